@@ -1,0 +1,47 @@
+package mpconn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// ParseAddress infers the network of an address the way CPython's
+// multiprocessing.connection does, written as a string:
+//
+//	"host:port", "[::1]:port"     TCP ("localhost:0" picks a free port)
+//	"/path", "./rel", "dir/sock"  a Unix socket path
+//	"sock"                        a Unix socket path (no port, no slash)
+//	"@name", "\x00name"           a Linux abstract Unix socket
+//	"tcp://host:port", "unix://path"  an explicit network
+//
+// It returns the network ("tcp" or "unix") and the address in the form the
+// net package takes (abstract names as "@name"). Windows named pipes
+// ("\\.\pipe\name") are not supported on this platform.
+func ParseAddress(address string) (network, addr string, err error) {
+	switch {
+	case address == "":
+		return "", "", errors.New("mpconn: empty address")
+	case strings.HasPrefix(address, "tcp://"):
+		return "tcp", strings.TrimPrefix(address, "tcp://"), nil
+	case strings.HasPrefix(address, "unix://"):
+		return "unix", strings.TrimPrefix(address, "unix://"), nil
+	case strings.HasPrefix(address, `\\`):
+		return "", "", fmt.Errorf("mpconn: address %q: Windows named pipes are not supported on this platform", address)
+	case address[0] == 0:
+		return "unix", "@" + address[1:], nil
+	case address[0] == '@':
+		return "unix", address, nil
+	case strings.ContainsRune(address, '/'):
+		return "unix", address, nil
+	}
+	if _, port, err := net.SplitHostPort(address); err == nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err == nil {
+			return "tcp", address, nil
+		}
+		return "", "", fmt.Errorf("mpconn: address %q: bad port %q", address, port)
+	}
+	return "unix", address, nil
+}

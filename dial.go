@@ -1,0 +1,69 @@
+package mpconn
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// DialOptions configures Dial. The zero value (or nil) gives the defaults.
+type DialOptions struct {
+	// AuthKey turns authentication on: after connecting, Dial answers the
+	// Listener's challenge and then challenges it, as CPython's Client
+	// does. Nil means no authentication; an empty non-nil key still
+	// authenticates.
+	AuthKey []byte
+
+	// AuthDigest is the digest of the challenge Dial sends to the
+	// Listener (see ListenOptions.AuthDigest). Empty means "sha256".
+	AuthDigest string
+
+	// HandshakeTimeout bounds the handshake after connecting. Zero means
+	// 30 seconds; negative means no limit beyond ctx.
+	HandshakeTimeout time.Duration
+
+	// Conn configures the connection.
+	Conn *ConnOptions
+}
+
+// Dial connects to the Listener at address (see [ParseAddress] for the
+// forms) and, with an AuthKey, authenticates. ctx bounds the connect and
+// the handshake.
+func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error) {
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkDigest(o.AuthDigest); err != nil {
+		return nil, err
+	}
+	network, addr, err := ParseAddress(address)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	c := NewConn(nc, o.Conn)
+	c.network = network
+	if o.AuthKey == nil {
+		return c, nil
+	}
+	hctx := ctx
+	if o.HandshakeTimeout >= 0 {
+		t := o.HandshakeTimeout
+		if t == 0 {
+			t = 30 * time.Second
+		}
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	if err := authenticateClient(hctx, c, o.AuthKey, o.AuthDigest); err != nil {
+		c.Close()
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: c.RemoteAddr(), Err: err}
+	}
+	return c, nil
+}

@@ -1,0 +1,289 @@
+package mpconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// ListenOptions configures a Listener. The zero value (or nil) gives the
+// defaults.
+type ListenOptions struct {
+	// AuthKey turns authentication on: every accepted connection must
+	// pass CPython's HMAC challenge-response handshake with this key
+	// before Accept returns it. Nil means no authentication; an empty
+	// non-nil key still authenticates (as CPython 3.13+ does).
+	AuthKey []byte
+
+	// AuthDigest is the digest of the challenge the Listener sends:
+	// "sha256" (the default, as CPython 3.12+), "sha384", "sha3_256",
+	// "sha3_384", "md5", or "legacy" for the 20-byte HMAC-MD5 challenge of
+	// CPython 2.7 to 3.11. Every CPython client answers a sha256
+	// challenge; clients up to 3.11 answer with HMAC-MD5, which is
+	// accepted, as CPython accepts it.
+	AuthDigest string
+
+	// HandshakeTimeout bounds each client's handshake. Zero means 10
+	// seconds; negative means no limit. Handshakes run concurrently, off
+	// the accept path, so a silent client delays no one else.
+	HandshakeTimeout time.Duration
+
+	// Backlog is the length of the kernel's queue of pending connections.
+	// Zero means 128. (CPython's default is 1.)
+	Backlog int
+
+	// Conn configures the accepted connections.
+	Conn *ConnOptions
+}
+
+// Listener accepts connections, like CPython's multiprocessing.connection
+// Listener. It is safe for concurrent use.
+type Listener struct {
+	nl      net.Listener
+	network string
+	address string // as Dial takes it
+	opts    ListenOptions
+	dir     string // private directory to remove on Close
+	path    string // socket file to remove on Close
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	queue  chan accepted
+	slots  chan struct{} // bounds concurrent handshakes
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	mu        sync.Mutex
+	last      net.Addr
+}
+
+type accepted struct {
+	c   *Conn
+	err error
+}
+
+// maxHandshakes bounds the handshakes a Listener runs at once; further
+// clients wait in the kernel's queue.
+const maxHandshakes = 1024
+
+// Listen listens at address, whose network is inferred as [ParseAddress]
+// describes. An empty address picks a fresh Unix socket in a new private
+// directory (mode 0700), never an abstract name. A Unix socket file is
+// created with mode 0600 and removed by Close.
+func Listen(address string, opts *ListenOptions) (*Listener, error) {
+	l := &Listener{}
+	if opts != nil {
+		l.opts = *opts
+		if opts.AuthKey != nil {
+			l.opts.AuthKey = append([]byte{}, opts.AuthKey...)
+		}
+	}
+	if err := checkDigest(l.opts.AuthDigest); err != nil {
+		return nil, err
+	}
+	if l.opts.HandshakeTimeout == 0 {
+		l.opts.HandshakeTimeout = 10 * time.Second
+	}
+	if l.opts.Backlog <= 0 {
+		l.opts.Backlog = 128
+	}
+	var err error
+	if address == "" {
+		l.dir, address, err = freshUnixAddress()
+		if err != nil {
+			return nil, err
+		}
+	}
+	network, addr, err := ParseAddress(address)
+	if err != nil {
+		l.removeDir()
+		return nil, err
+	}
+	l.nl, l.path, err = listenSocket(network, addr, l.opts.Backlog)
+	if err != nil {
+		l.removeDir()
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	l.network = network
+	switch network {
+	case "unix":
+		l.address = addr
+	default:
+		l.address = l.nl.Addr().String()
+	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.queue = make(chan accepted)
+	l.slots = make(chan struct{}, maxHandshakes)
+	l.wg.Add(1)
+	go l.serve()
+	return l, nil
+}
+
+// Addr returns the listener's bound address (with the real port when
+// port 0 was asked for).
+func (l *Listener) Addr() net.Addr { return l.nl.Addr() }
+
+// Address returns the bound address as a string that [Dial] and CPython's
+// Client (as a path, or a (host, port) tuple) can connect to.
+func (l *Listener) Address() string { return l.address }
+
+// LastAccepted returns the address of the peer of the last connection
+// Accept returned, or nil (CPython's last_accepted). Unix socket clients
+// usually have no address.
+func (l *Listener) LastAccepted() net.Addr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+// Accept waits for the next connection. With an AuthKey, the connection
+// has passed the handshake.
+//
+// A client that fails the handshake (a wrong key, a timeout, a protocol
+// error) makes Accept return a *HandshakeError; the Listener keeps
+// working, so log it and call Accept again. After Close, Accept returns an
+// error wrapping net.ErrClosed.
+func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
+	select {
+	case <-l.ctx.Done():
+		return nil, l.closedError()
+	default:
+	}
+	select {
+	case a := <-l.queue:
+		if a.err != nil {
+			return nil, a.err
+		}
+		l.mu.Lock()
+		l.last = a.c.RemoteAddr()
+		l.mu.Unlock()
+		return a.c, nil
+	case <-ctx.Done():
+		return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: ctx.Err()}
+	case <-l.ctx.Done():
+		return nil, l.closedError()
+	}
+}
+
+func (l *Listener) closedError() error {
+	return &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: net.ErrClosed}
+}
+
+// HandshakeError reports a client that connected but failed the
+// authentication handshake. Err wraps ErrAuthentication for a wrong key,
+// or the I/O error (a timeout, an EOF) that ended the handshake.
+type HandshakeError struct {
+	Remote net.Addr
+	Err    error
+}
+
+func (e *HandshakeError) Error() string {
+	if e.Remote != nil && e.Remote.String() != "" {
+		return fmt.Sprintf("mpconn: handshake with %s: %v", e.Remote, e.Err)
+	}
+	return "mpconn: handshake: " + e.Err.Error()
+}
+
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// serve accepts connections and starts their handshakes until Close.
+func (l *Listener) serve() {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		nc, err := l.nl.Accept()
+		if err != nil {
+			if l.ctx.Err() != nil {
+				return
+			}
+			// Out of descriptors or similar: wait and retry.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-l.ctx.Done():
+				return
+			}
+		}
+		delay = 0
+		c := NewConn(nc, l.opts.Conn)
+		c.network = l.network
+		if l.opts.AuthKey == nil {
+			l.deliver(accepted{c: c})
+			continue
+		}
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.ctx.Done():
+			c.Close()
+			return
+		}
+		l.wg.Add(1)
+		go l.handshake(c)
+	}
+}
+
+func (l *Listener) handshake(c *Conn) {
+	defer l.wg.Done()
+	defer func() { <-l.slots }()
+	ctx := l.ctx
+	if l.opts.HandshakeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.opts.HandshakeTimeout)
+		defer cancel()
+	}
+	if err := authenticateServer(ctx, c, l.opts.AuthKey, l.opts.AuthDigest); err != nil {
+		c.Close()
+		if l.ctx.Err() != nil {
+			return
+		}
+		l.deliver(accepted{err: &HandshakeError{Remote: c.RemoteAddr(), Err: err}})
+		return
+	}
+	l.deliver(accepted{c: c})
+}
+
+// deliver hands a result to Accept, or drops it when the Listener closes.
+func (l *Listener) deliver(a accepted) {
+	select {
+	case l.queue <- a:
+	case <-l.ctx.Done():
+		if a.c != nil {
+			a.c.Close()
+		}
+	}
+}
+
+// Close stops listening, removes the socket file, and unblocks Accept.
+// Connections already accepted stay open. Close is idempotent.
+func (l *Listener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		l.cancel()
+		err = l.nl.Close()
+		l.wg.Wait()
+		if l.path != "" {
+			os.Remove(l.path)
+		}
+		l.removeDir()
+	})
+	return err
+}
+
+func (l *Listener) removeDir() {
+	if l.dir != "" {
+		os.RemoveAll(l.dir)
+	}
+}
+
+func checkDigest(d string) error {
+	switch d {
+	case "", "legacy", "md5", "sha256", "sha384", "sha3_256", "sha3_384":
+		return nil
+	}
+	return errors.New("mpconn: unsupported AuthDigest " + d)
+}

@@ -1,0 +1,119 @@
+//go:build unix
+
+package mpconn
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxUnixPath is the longest socket path that fits in sun_path with its
+// terminating NUL (104 on BSD and macOS, 108 on Linux).
+const maxUnixPath = 103
+
+// freshUnixAddress makes a private directory (mode 0700) and returns it
+// with a fresh socket path inside. A $TMPDIR too long for sun_path falls
+// back to /tmp.
+func freshUnixAddress() (dir, path string, err error) {
+	var r [6]byte
+	rand.Read(r[:])
+	name := "listener-" + hex.EncodeToString(r[:])
+	for _, root := range []string{os.TempDir(), "/tmp"} {
+		d, err := os.MkdirTemp(root, "mpconn-")
+		if err != nil {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if len(p) <= maxUnixPath {
+			return d, p, nil
+		}
+		os.RemoveAll(d)
+	}
+	return "", "", errors.New("mpconn: no temporary directory short enough for a Unix socket path")
+}
+
+// listenSocket creates a listening socket with the given backlog. A Unix
+// socket file gets mode 0600 before the socket starts listening, so no
+// one else can connect in between; its path is returned for removal.
+func listenSocket(network, addr string, backlog int) (net.Listener, string, error) {
+	var (
+		family int
+		sa     unix.Sockaddr
+		path   string
+	)
+	switch network {
+	case "unix":
+		if len(addr) > maxUnixPath {
+			return nil, "", errors.New("Unix socket path too long: " + addr)
+		}
+		family, sa = unix.AF_UNIX, &unix.SockaddrUnix{Name: addr}
+		if addr[0] != '@' {
+			path = addr
+		}
+	case "tcp":
+		ta, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			return nil, "", err
+		}
+		if ip4 := ta.IP.To4(); ip4 != nil || ta.IP == nil {
+			s := &unix.SockaddrInet4{Port: ta.Port}
+			copy(s.Addr[:], ip4)
+			family, sa = unix.AF_INET, s
+		} else {
+			s := &unix.SockaddrInet6{Port: ta.Port}
+			copy(s.Addr[:], ta.IP.To16())
+			if ta.Zone != "" {
+				if ifi, err := net.InterfaceByName(ta.Zone); err == nil {
+					s.ZoneId = uint32(ifi.Index)
+				}
+			}
+			family, sa = unix.AF_INET6, s
+		}
+	default:
+		return nil, "", errors.New("unsupported network " + network)
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, "", os.NewSyscallError("socket", err)
+	}
+	fail := func(op string, err error) (net.Listener, string, error) {
+		unix.Close(fd)
+		return nil, "", os.NewSyscallError(op, err)
+	}
+	if family != unix.AF_UNIX {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if path != "" {
+		if err := os.Chmod(path, 0o600); err != nil {
+			os.Remove(path)
+			return fail("chmod", err)
+		}
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		if path != "" {
+			os.Remove(path)
+		}
+		return fail("listen", err)
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	nl, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		if path != "" {
+			os.Remove(path)
+		}
+		return nil, "", err
+	}
+	return nl, path, nil
+}

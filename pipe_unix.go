@@ -1,0 +1,154 @@
+//go:build unix
+
+package mpconn
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pipe returns the two ends of a duplex connection, a Unix socketpair, as
+// CPython's Pipe(duplex=True) does. Both ends send and receive. Hand one
+// end to a child process with [Conn.File].
+func Pipe(opts *ConnOptions) (*Conn, *Conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	c1, err := socketConn(fds[0], "pipe", opts)
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	c2, err := socketConn(fds[1], "pipe", opts)
+	if err != nil {
+		c1.Close()
+		return nil, nil, err
+	}
+	return c1, c2, nil
+}
+
+// PipeOneWay returns the two ends of a one-way connection, an OS pipe, as
+// CPython's Pipe(duplex=False) does: r only receives and w only sends.
+func PipeOneWay(opts *ConnOptions) (r, w *Conn, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, nil, os.NewSyscallError("pipe2", err)
+	}
+	rf := os.NewFile(uintptr(p[0]), "|0")
+	wf := os.NewFile(uintptr(p[1]), "|1")
+	return newConn(rf, "pipe", true, false, opts), newConn(wf, "pipe", false, true, opts), nil
+}
+
+// socketConn wraps a connected, non-blocking stream socket; it takes
+// ownership of fd.
+func socketConn(fd int, network string, opts *ConnOptions) (*Conn, error) {
+	f := os.NewFile(uintptr(fd), fmt.Sprintf("socket:%d", fd))
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(nc, network, true, true, opts)
+	if network == "pipe" {
+		c.laddr, c.raddr = nil, nil
+	}
+	return c, nil
+}
+
+// FileConn returns a Conn over a copy of f's descriptor, which may be a
+// connected socket, a pipe or FIFO end, or a character device; f stays
+// the caller's to close. This is how a child process picks up a Pipe end
+// it inherited. A pipe end opened read-only gives a Conn that only
+// receives, and one opened write-only a Conn that only sends.
+func FileConn(f *os.File, opts *ConnOptions) (*Conn, error) {
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	var fl int
+	var cerr error
+	err = raw.Control(func(fd uintptr) {
+		if cerr = unix.Fstat(int(fd), &st); cerr != nil {
+			return
+		}
+		fl, cerr = unix.FcntlInt(fd, unix.F_GETFL, 0)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mpconn: FileConn: %w", err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		nc, err := net.FileConn(f)
+		if err != nil {
+			return nil, fmt.Errorf("mpconn: FileConn: %w", err)
+		}
+		return newConn(nc, networkOf(nc), true, true, opts), nil
+	}
+	var nfd int
+	err = raw.Control(func(fd uintptr) {
+		nfd, cerr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mpconn: FileConn: dup: %w", err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO || st.Mode&unix.S_IFMT == unix.S_IFCHR {
+		// Non-blocking, so that the runtime's poller drives it and Close
+		// unblocks a pending read.
+		if err := unix.SetNonblock(nfd, true); err != nil {
+			unix.Close(nfd)
+			return nil, fmt.Errorf("mpconn: FileConn: %w", err)
+		}
+	}
+	nf := os.NewFile(uintptr(nfd), f.Name())
+	acc := fl & unix.O_ACCMODE
+	return newConn(nf, "pipe", acc != unix.O_WRONLY, acc != unix.O_RDONLY, opts), nil
+}
+
+// FDConn is [FileConn] for a descriptor number, such as one a child
+// process inherited. The descriptor stays the caller's: the Conn uses a
+// copy.
+func FDConn(fd int, opts *ConnOptions) (*Conn, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("mpconn: FDConn: descriptor %d: %w", fd, err)
+	}
+	f := os.NewFile(uintptr(nfd), fmt.Sprintf("fd:%d", fd))
+	defer f.Close()
+	return FileConn(f, opts)
+}
+
+// File returns a copy of the Conn's descriptor as an *os.File in blocking
+// mode, for handing to a child process (exec.Cmd.ExtraFiles). A Python
+// child wraps it with multiprocessing.connection.Connection(fd). Close the
+// Conn in the parent once the child has it, so that the child alone holds
+// this end.
+func (c *Conn) File() (*os.File, error) {
+	if c.closed.Load() {
+		return nil, c.opError("file", net.ErrClosed)
+	}
+	if c.raw == nil {
+		return nil, c.opError("file", fmt.Errorf("no descriptor"))
+	}
+	var nfd int
+	var cerr error
+	err := c.raw.Control(func(fd uintptr) {
+		nfd, cerr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, c.opError("file", err)
+	}
+	return os.NewFile(uintptr(nfd), fmt.Sprintf("mpconn:%d", nfd)), nil
+}

@@ -1,0 +1,156 @@
+package mpconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+)
+
+// writeState is the send side of a Conn, guarded by Conn.wlock.
+type writeState struct {
+	buf     []byte      // header and small payload, written in one call
+	hdr     [longHeaderLen]byte
+	vec     [2][]byte   // header and payload for a vectored write
+	bufs    net.Buffers // view of vec handed to WriteTo
+	pending []byte      // the unsent rest of an interrupted message
+}
+
+// SendBytes sends p as one message.
+//
+// A payload of up to 16 KiB is written together with its header in one
+// system call; a larger one is written with a vectored write of header and
+// payload, without copying. SendBytes returns once the whole message has
+// been handed to the operating system.
+func (c *Conn) SendBytes(ctx context.Context, p []byte) error {
+	if err := c.beginSend(ctx); err != nil {
+		return err
+	}
+	defer func() { <-c.wlock }()
+	return c.writeMessage(ctx, p)
+}
+
+// SendBytesRange sends p[offset:offset+size] as one message, checking the
+// range first as CPython's send_bytes(buf, offset, size) does. A negative
+// size means the rest of p.
+func (c *Conn) SendBytesRange(ctx context.Context, p []byte, offset, size int) error {
+	switch {
+	case offset < 0:
+		return errors.New("mpconn: offset is negative")
+	case len(p) < offset:
+		return errors.New("mpconn: buffer length < offset")
+	}
+	if size < 0 {
+		size = len(p) - offset
+	}
+	if offset+size > len(p) {
+		return errors.New("mpconn: buffer length < offset + size")
+	}
+	return c.SendBytes(ctx, p[offset:offset+size])
+}
+
+// Send encodes v with the Conn's codec and sends it as one message.
+func (c *Conn) Send(ctx context.Context, v any) error {
+	p, err := c.marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.SendBytes(ctx, p)
+}
+
+// beginSend checks that the Conn can send and takes the write lock.
+func (c *Conn) beginSend(ctx context.Context) error {
+	if c.closed.Load() {
+		return c.opError("send", net.ErrClosed)
+	}
+	if !c.canWrite {
+		return ErrReadOnly
+	}
+	if err := c.lock(ctx, c.wlock); err != nil {
+		return c.opError("send", err)
+	}
+	if c.closed.Load() {
+		<-c.wlock
+		return c.opError("send", net.ErrClosed)
+	}
+	return nil
+}
+
+// writeMessage writes one framed message, with the write lock held.
+func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
+	w := &c.wr
+	stop := watch(ctx, c.t.SetWriteDeadline)
+	if stop != nil {
+		defer stop()
+	}
+	if w.pending != nil {
+		n, err := c.t.Write(w.pending)
+		if err != nil {
+			w.pending = w.pending[n:]
+			return c.writeError(ctx, err, 0, 0)
+		}
+		w.pending = nil
+	}
+	if len(p) <= coalesceMax {
+		if cap(w.buf) < longHeaderLen+coalesceMax {
+			w.buf = make([]byte, 0, longHeaderLen+coalesceMax)
+		}
+		h := putHeader(w.buf[:longHeaderLen], int64(len(p)))
+		b := append(w.buf[:h], p...)
+		n, err := c.t.Write(b)
+		if err != nil {
+			if n > 0 {
+				w.pending = append([]byte(nil), b[n:]...)
+			}
+			return c.writeError(ctx, err, n, len(b))
+		}
+		return nil
+	}
+	h := putHeader(w.hdr[:], int64(len(p)))
+	w.vec[0], w.vec[1] = w.hdr[:h], p
+	w.bufs = w.vec[:]
+	n64, err := w.bufs.WriteTo(c.t)
+	w.vec[0], w.vec[1] = nil, nil
+	if err != nil {
+		n := int(n64)
+		if n > 0 {
+			if n < h {
+				w.pending = append(append([]byte(nil), w.hdr[n:h]...), p...)
+			} else {
+				w.pending = append([]byte(nil), p[n-h:]...)
+			}
+		}
+		return c.writeError(ctx, err, n, h+len(p))
+	}
+	return nil
+}
+
+// writeError reports a failed write of which n of total bytes went out.
+func (c *Conn) writeError(ctx context.Context, err error, n, total int) error {
+	if c.closed.Load() {
+		return c.opError("send", net.ErrClosed)
+	}
+	err = ctxErr(ctx, err)
+	if n > 0 && isCancel(err) {
+		err = &partialSendError{sent: n, total: total, err: err}
+	}
+	return c.opError("send", err)
+}
+
+func isCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// partialSendError reports a send interrupted after part of the message
+// went out; the rest goes out before the next message.
+type partialSendError struct {
+	sent, total int
+	err         error
+}
+
+func (e *partialSendError) Error() string {
+	return fmt.Sprintf("send interrupted after %d of %d bytes (the rest is sent before the next message): %v",
+		e.sent, e.total, e.err)
+}
+
+func (e *partialSendError) Unwrap() error { return e.err }
