@@ -9,7 +9,7 @@ import (
 
 // writeState is the send side of a Conn, guarded by Conn.wlock.
 type writeState struct {
-	buf     []byte      // header and small payload, written in one call
+	buf     []byte // header and small payload, written in one call
 	hdr     [longHeaderLen]byte
 	vec     [2][]byte   // header and payload for a vectored write
 	bufs    net.Buffers // view of vec handed to WriteTo
