@@ -1,0 +1,60 @@
+package mpconn
+
+import (
+	"context"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// testCtx returns a context that ends the test's blocking calls after a
+// generous time, so a bug fails the test instead of hanging it.
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// pipePair returns a duplex Pipe whose ends are closed at cleanup.
+func pipePair(t *testing.T) (*Conn, *Conn) {
+	t.Helper()
+	a, b, err := Pipe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// rawPair returns a Conn and the raw socket at the other end, for writing
+// arbitrary bytes at it.
+func rawPair(t *testing.T, opts *ConnOptions) (*Conn, net.Conn) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := socketConn(fds[0], "pipe", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fds[1]), "raw")
+	raw, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); raw.Close() })
+	return c, raw
+}
+
+func mustWrite(t *testing.T, w net.Conn, b []byte) {
+	t.Helper()
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
