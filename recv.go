@@ -59,7 +59,7 @@ func (c *Conn) recvBytes(ctx context.Context, max int64) ([]byte, error) {
 	if err := c.beginRecv(ctx); err != nil {
 		return nil, err
 	}
-	defer func() { <-c.rlock }()
+	defer c.unlockRead()
 	msg, _, err := c.readMessage(ctx, max, nil, false)
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func (c *Conn) RecvBytesInto(ctx context.Context, buf []byte, offset int) (int, 
 	if err := c.beginRecv(ctx); err != nil {
 		return 0, err
 	}
-	defer func() { <-c.rlock }()
+	defer c.unlockRead()
 	dst := buf[offset:]
 	msg, into, err := c.readMessage(ctx, c.maxSize, dst, false)
 	if err != nil {
@@ -103,6 +103,12 @@ func (c *Conn) Recv(ctx context.Context, v any) error {
 	}
 	c.notePeerMessage(msg)
 	return c.unmarshal(msg, v)
+}
+
+// unlockRead releases the read lock taken by beginRecv or Poll.
+func (c *Conn) unlockRead() {
+	c.afterRead()
+	<-c.rlock
 }
 
 // beginRecv checks that the Conn can receive and takes the read lock.
@@ -385,7 +391,7 @@ func (c *Conn) Poll(ctx context.Context, timeout time.Duration) (bool, error) {
 			return pollResult(ctx, c.opError("poll", err))
 		}
 	}
-	defer func() { <-c.rlock }()
+	defer c.unlockRead()
 	if c.closed.Load() {
 		return false, c.opError("poll", net.ErrClosed)
 	}
