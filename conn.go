@@ -246,12 +246,9 @@ func (c *Conn) lock(ctx context.Context, l chan struct{}) error {
 }
 
 // watch arranges for ctx's cancellation to interrupt blocking I/O through
-// setDeadline. The returned function must be called when the I/O is over;
-// it is nil when ctx can never be cancelled.
+// setDeadline. The returned function must be called when the I/O is over.
+// ctx must be cancellable (ctx.Done() != nil).
 func watch(ctx context.Context, setDeadline func(time.Time) error) func() {
-	if ctx.Done() == nil {
-		return nil
-	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		setDeadline(aLongTimeAgo)

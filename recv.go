@@ -139,9 +139,9 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 	if rd.dead != nil {
 		return nil, false, rd.dead
 	}
-	stop := watch(ctx, c.t.SetReadDeadline)
-	if stop != nil {
-		defer stop()
+	if ctx.Done() != nil {
+		// (Only here: the method value would allocate on every call.)
+		defer watch(ctx, c.t.SetReadDeadline)()
 	}
 
 	// The header.

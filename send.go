@@ -79,9 +79,9 @@ func (c *Conn) beginSend(ctx context.Context) error {
 // writeMessage writes one framed message, with the write lock held.
 func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
 	w := &c.wr
-	stop := watch(ctx, c.t.SetWriteDeadline)
-	if stop != nil {
-		defer stop()
+	if ctx.Done() != nil {
+		// (Only here: the method value would allocate on every call.)
+		defer watch(ctx, c.t.SetWriteDeadline)()
 	}
 	if w.pending != nil {
 		n, err := c.t.Write(w.pending)
