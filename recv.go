@@ -27,6 +27,8 @@ type readState struct {
 	eof  bool  // the transport reported end of file
 	dead error // sticky: the stream can no longer be read
 
+	nonblock bool // reads return ErrWouldBlock instead of waiting
+
 	// The message being received: msgLen is its length once the header
 	// has been read (-1 before), msg the payload gathered so far when it
 	// is gathered outside buf (after an interrupted receive, or by Poll).
@@ -222,7 +224,7 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 				got = grow(got, min(rest, firstChunk), n)
 			}
 			var k int
-			k, err = c.t.Read(got[len(got):cap(got)])
+			k, err = c.read(got[len(got):cap(got)])
 			got = got[:len(got)+k]
 			if err == io.EOF {
 				rd.eof = true
@@ -283,13 +285,13 @@ func (rd *readState) space() {
 func (c *Conn) fill() error {
 	rd := &c.rd
 	rd.space()
-	k, err := c.t.Read(rd.buf[rd.w:])
+	k, err := c.read(rd.buf[rd.w:])
 	rd.w += k
 	if err == io.EOF {
 		rd.eof = true
 		return nil
 	}
-	if k > 0 && !isTimeout(err) {
+	if k > 0 && !isTimeout(err) && err != ErrWouldBlock {
 		// Keep the bytes; a lasting error shows again on the next read.
 		return nil
 	}
@@ -299,23 +301,36 @@ func (c *Conn) fill() error {
 // tryFill reads whatever bytes are available into the read-ahead buffer
 // without blocking.
 func (c *Conn) tryFill() error {
-	rd := &c.rd
+	c.rd.nonblock = true
+	err := c.fill()
+	c.rd.nonblock = false
+	if err == ErrWouldBlock {
+		return nil
+	}
+	return err
+}
+
+// read reads from the transport; in non-blocking mode (rd.nonblock) it
+// returns ErrWouldBlock instead of waiting.
+func (c *Conn) read(p []byte) (int, error) {
+	if !c.rd.nonblock {
+		return c.t.Read(p)
+	}
 	if c.raw == nil {
 		// No descriptor to read without blocking: a very short deadline.
 		c.t.SetReadDeadline(time.Now().Add(time.Millisecond))
-		err := c.fill()
+		k, err := c.t.Read(p)
 		c.t.SetReadDeadline(time.Time{})
-		if isTimeout(err) {
-			return nil
+		if k == 0 && isTimeout(err) {
+			err = ErrWouldBlock
 		}
-		return err
+		return k, err
 	}
-	rd.space()
 	var k int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			k, rerr = syscall.Read(int(fd), rd.buf[rd.w:])
+			k, rerr = syscall.Read(int(fd), p)
 			if rerr != syscall.EINTR {
 				return true
 			}
@@ -323,17 +338,15 @@ func (c *Conn) tryFill() error {
 	})
 	switch {
 	case err != nil:
-		return err
+		return 0, err
 	case rerr == syscall.EAGAIN:
-		return nil
+		return 0, ErrWouldBlock
 	case rerr != nil:
-		return rerr
-	case k == 0:
-		rd.eof = true
-		return nil
+		return 0, os.NewSyscallError("read", rerr)
+	case k == 0 && len(p) > 0:
+		return 0, io.EOF
 	}
-	rd.w += k
-	return nil
+	return k, nil
 }
 
 // kill marks the stream unreadable with err and returns it.
@@ -349,6 +362,9 @@ func (c *Conn) kill(err error) error {
 func (c *Conn) readError(ctx context.Context, err error) error {
 	if isTimeout(err) {
 		return c.opError("recv", ctxErr(ctx, err))
+	}
+	if err == ErrWouldBlock {
+		return err
 	}
 	if c.closed.Load() {
 		return c.opError("recv", net.ErrClosed)

@@ -1,0 +1,147 @@
+package mpconn
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+)
+
+// ErrWouldBlock is returned by the non-blocking calls [Conn.TryRecvBytes]
+// and [Conn.TrySendBytes] when they cannot complete at once (billiard's
+// non-blocking Pipe ends). Nothing is lost: a partly received message stays
+// buffered for the next receive, and a partly sent one is finished before
+// the next message.
+var ErrWouldBlock = errors.New("mpconn: operation would block")
+
+// TryRecvBytes receives the next message if a whole one can be had without
+// blocking, and returns ErrWouldBlock otherwise. Bytes of a message that
+// has only partly arrived are kept for the next receive.
+func (c *Conn) TryRecvBytes() ([]byte, error) {
+	if c.closed.Load() {
+		return nil, c.opError("recv", net.ErrClosed)
+	}
+	if !c.canRead {
+		return nil, ErrWriteOnly
+	}
+	select {
+	case c.rlock <- struct{}{}:
+	default:
+		return nil, ErrWouldBlock // another goroutine is receiving
+	}
+	defer c.unlockRead()
+	c.rd.nonblock = true
+	msg, _, err := c.readMessage(context.Background(), c.maxSize, nil, false)
+	c.rd.nonblock = false
+	return msg, err
+}
+
+// TrySendBytes sends p as one message if it can without blocking. It
+// returns ErrWouldBlock when nothing of p could be written: p was not sent.
+// When only part of the message could be written, the rest is kept and
+// written before the next message (or by [Conn.Flush]), and TrySendBytes
+// returns an error wrapping ErrWouldBlock that says so; the message will
+// arrive whole.
+func (c *Conn) TrySendBytes(p []byte) error {
+	if c.closed.Load() {
+		return c.opError("send", net.ErrClosed)
+	}
+	if !c.canWrite {
+		return ErrReadOnly
+	}
+	select {
+	case c.wlock <- struct{}{}:
+	default:
+		return ErrWouldBlock // another goroutine is sending
+	}
+	defer func() { <-c.wlock }()
+	w := &c.wr
+	if w.pending != nil {
+		n, err := c.writeNonblock(w.pending)
+		w.pending = w.pending[n:]
+		if len(w.pending) > 0 || err != nil {
+			if err == nil {
+				err = ErrWouldBlock
+			}
+			return c.opError("send", err)
+		}
+		w.pending = nil
+	}
+	h := putHeader(w.hdr[:], int64(len(p)))
+	n, err := c.writeNonblock(w.hdr[:h])
+	if n == 0 {
+		if err == nil {
+			err = ErrWouldBlock
+		}
+		return c.opError("send", err)
+	}
+	if n < h {
+		w.pending = append(append([]byte(nil), w.hdr[n:h]...), p...)
+		return c.opError("send", &partialSendError{sent: n, total: h + len(p), err: ErrWouldBlock})
+	}
+	m, err := c.writeNonblock(p)
+	if m < len(p) {
+		w.pending = append([]byte(nil), p[m:]...)
+		if err == nil {
+			err = ErrWouldBlock
+		}
+		return c.opError("send", &partialSendError{sent: h + m, total: h + len(p), err: err})
+	}
+	return nil
+}
+
+// Flush writes the rest of a message that an interrupted or non-blocking
+// send left unfinished, waiting as needed.
+func (c *Conn) Flush(ctx context.Context) error {
+	if err := c.beginSend(ctx); err != nil {
+		return err
+	}
+	defer func() { <-c.wlock }()
+	if c.wr.pending == nil {
+		return nil
+	}
+	if ctx.Done() != nil {
+		defer watch(ctx, c.t.SetWriteDeadline)()
+	}
+	n, err := c.t.Write(c.wr.pending)
+	c.wr.pending = c.wr.pending[n:]
+	if err != nil {
+		return c.writeError(ctx, err, 0, 0)
+	}
+	c.wr.pending = nil
+	return nil
+}
+
+// writeNonblock writes as much of p as the socket takes now.
+func (c *Conn) writeNonblock(p []byte) (int, error) {
+	if c.raw == nil {
+		return 0, errors.ErrUnsupported
+	}
+	done := 0
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for done < len(p) {
+			k, e := syscall.Write(int(fd), p[done:])
+			if e == syscall.EINTR {
+				continue
+			}
+			if e != nil {
+				werr = e
+				return true
+			}
+			done += k
+		}
+		return true
+	})
+	if err != nil {
+		return done, err
+	}
+	if werr == syscall.EAGAIN {
+		return done, nil
+	}
+	if werr != nil {
+		return done, os.NewSyscallError("write", werr)
+	}
+	return done, nil
+}
