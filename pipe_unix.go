@@ -129,8 +129,10 @@ func FDConn(fd int, opts *ConnOptions) (*Conn, error) {
 
 // File returns a copy of the Conn's descriptor as an *os.File in blocking
 // mode, for handing to a child process (exec.Cmd.ExtraFiles). A Python
-// child wraps it with multiprocessing.connection.Connection(fd). Close the
-// Conn in the parent once the child has it, so that the child alone holds
+// child wraps it with multiprocessing.connection.Connection(fd). The copy
+// shares the open file with the Conn, so the Conn's descriptor becomes
+// blocking too and its calls can no longer be cancelled: close the Conn in
+// the parent once the child has the file, so that the child alone holds
 // this end.
 func (c *Conn) File() (*os.File, error) {
 	if c.closed.Load() {
@@ -148,6 +150,13 @@ func (c *Conn) File() (*os.File, error) {
 		err = cerr
 	}
 	if err != nil {
+		return nil, c.opError("file", err)
+	}
+	// A child expects a blocking descriptor (Python's Connection does).
+	// The flag belongs to the open file, which the copy shares with this
+	// Conn: that is why the Conn should be closed once the child has it.
+	if err := unix.SetNonblock(nfd, false); err != nil {
+		unix.Close(nfd)
 		return nil, c.opError("file", err)
 	}
 	return os.NewFile(uintptr(nfd), fmt.Sprintf("mpconn:%d", nfd)), nil
