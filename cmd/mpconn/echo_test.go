@@ -160,6 +160,25 @@ func TestEchoFD(t *testing.T) {
 	}
 }
 
+// TestEchoFDStopsOnSignal: --fd mode ends with status 0 on SIGTERM while
+// it waits for a message.
+func TestEchoFDStopsOnSignal(t *testing.T) {
+	a, b, err := mpconn.Pipe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	f, err := b.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, []*os.File{f}, "echo", "--bytes", "--fd", "3")
+	f.Close()
+	b.Close()
+	checkEcho(t, a) // it is running and waiting for the next message
+	p.stop(t, syscall.SIGTERM)
+}
+
 func TestEchoFDNotOpen(t *testing.T) {
 	code, _, stderr := runMpconn(t, "echo", "--bytes", "--fd", "57")
 	if code != 1 || !strings.Contains(stderr, "descriptor 57") {
