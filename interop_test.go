@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -86,6 +87,8 @@ type peer struct {
 	stderr *lockedBuffer
 	cancel context.CancelFunc
 	waited bool
+	// timeout bounds the wait for each line; interopTimeout by default.
+	timeout time.Duration
 }
 
 // startPython runs testdata/interop/NAME.py under py with args; extra
@@ -100,7 +103,8 @@ func startPython(t *testing.T, py cpython.Python, name string, extra []*os.File,
 
 func startPeer(t *testing.T, name string, cmd *exec.Cmd, cancel context.CancelFunc, extra []*os.File) *peer {
 	t.Helper()
-	p := &peer{name: name, cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}, cancel: cancel}
+	p := &peer{name: name, cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}, cancel: cancel,
+		timeout: interopTimeout}
 	cmd.ExtraFiles = extra
 	cmd.Stderr = p.stderr
 	if cmd.WaitDelay == 0 {
@@ -140,8 +144,8 @@ func (p *peer) line(t *testing.T) string {
 			t.Fatalf("%s ended its output early; stderr:\n%s", p.name, p.stderr.String())
 		}
 		return l
-	case <-time.After(interopTimeout):
-		t.Fatalf("%s printed nothing for %v; stderr:\n%s", p.name, interopTimeout, p.stderr.String())
+	case <-time.After(p.timeout):
+		t.Fatalf("%s printed nothing for %v; stderr:\n%s", p.name, p.timeout, p.stderr.String())
 	}
 	return ""
 }
@@ -220,11 +224,22 @@ func checkEchoes(t *testing.T, ctx context.Context, c *Conn) {
 	}
 }
 
-// listenAddresses are the Listener addresses of the socket tests: a fresh
-// Unix socket and TCP on the loopback with a free port.
-var listenAddresses = []struct{ name, address string }{
-	{"unix", ""},
-	{"tcp", "127.0.0.1:0"},
+// listenAddresses returns the Listener addresses of the socket tests: a
+// fresh Unix socket, a Linux abstract socket with a fresh name, and TCP
+// on the loopback with a free port.
+func listenAddresses() []struct{ name, address string } {
+	return []struct{ name, address string }{
+		{"unix", ""},
+		{"abstract", "@" + abstractName()},
+		{"tcp", "127.0.0.1:0"},
+	}
+}
+
+// abstractName returns a fresh name in the Linux abstract namespace.
+func abstractName() string {
+	var r [8]byte
+	rand.Read(r[:])
+	return "mpconn-interop-" + hex.EncodeToString(r[:])
 }
 
 // keyArg is how a script takes a key: hex, or "-" for none.
@@ -255,7 +270,7 @@ func serveOne(ctx context.Context, l *Listener) <-chan error {
 // Listener, over a Unix socket and TCP.
 func TestInteropPythonClient(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
-		for _, la := range listenAddresses {
+		for _, la := range listenAddresses() {
 			t.Run(la.name, func(t *testing.T) {
 				ctx := interopCtx(t)
 				l, err := Listen(la.address, nil)
@@ -275,18 +290,32 @@ func TestInteropPythonClient(t *testing.T) {
 	})
 }
 
-// startPythonListener runs listener_echo.py and returns it with the
-// address it printed.
+// startPythonListener runs listener_echo.py for family ("unix",
+// "abstract" or "tcp") and returns it with the address it printed.
 func startPythonListener(t *testing.T, py cpython.Python, family string, key []byte) (*peer, string) {
-	dir, err := os.MkdirTemp("", "mpi-") // short: sun_path holds 108 bytes
-	if err != nil {
-		t.Fatal(err)
+	where := "-"
+	switch family {
+	case "unix":
+		dir, err := os.MkdirTemp("", "mpi-") // short: sun_path holds 108 bytes
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		where = dir
+	case "abstract":
+		where = abstractName()
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := startPython(t, py, "listener_echo", nil, family, dir, keyArg(key))
+	p := startPython(t, py, "listener_echo", nil, family, where, keyArg(key))
 	addr := p.line(t)
-	if family == "unix" && !strings.HasPrefix(addr, dir+"/") {
-		t.Fatalf("Python listener address %q, want a path in %s", addr, dir)
+	switch family {
+	case "unix":
+		if !strings.HasPrefix(addr, where+"/") {
+			t.Fatalf("Python listener address %q, want a path in %s", addr, where)
+		}
+	case "abstract":
+		if addr != "@"+where {
+			t.Fatalf("Python listener address %q, want @%s", addr, where)
+		}
 	}
 	return p, addr
 }
@@ -295,7 +324,7 @@ func startPythonListener(t *testing.T, py cpython.Python, family string, key []b
 // Listener, over a Unix socket and TCP.
 func TestInteropPythonListener(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
-		for _, family := range []string{"unix", "tcp"} {
+		for _, family := range []string{"unix", "abstract", "tcp"} {
 			t.Run(family, func(t *testing.T) {
 				ctx := interopCtx(t)
 				p, addr := startPythonListener(t, py, family, nil)
@@ -546,6 +575,56 @@ func TestInteropEOF(t *testing.T) {
 			}
 			a.Close()
 			p.expectLine(t, "EOFError")
+			p.wait(t)
+		})
+	})
+}
+
+// TestInteropFrames: frames written by hand in Python, as a CPython peer
+// may legally send them.
+func TestInteropFrames(t *testing.T) {
+	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		t.Run("escape header with a small length", func(t *testing.T) {
+			ctx := interopCtx(t)
+			a, b, f := pipeToChild(t)
+			p := startPython(t, py, "frames", []*os.File{f}, "escape")
+			closeAfterStart(b, f)
+			if got, err := a.RecvBytes(ctx); err != nil || string(got) != "hello" {
+				t.Fatalf("escaped frame: %q, %v; want \"hello\"", got, err)
+			}
+			if got, err := a.RecvBytes(ctx); err != nil || len(got) != 0 {
+				t.Fatalf("empty frame: %q, %v; want an empty message", got, err)
+			}
+			if _, err := a.RecvBytes(ctx); err != io.EOF {
+				t.Fatalf("after the last frame: %v, want io.EOF", err)
+			}
+			p.expectLine(t, "wrote")
+			p.wait(t)
+		})
+		// Unlike CPython's poll, Poll is true only for a whole message.
+		t.Run("poll with half a message", func(t *testing.T) {
+			ctx := interopCtx(t)
+			a, b, f := pipeToChild(t)
+			p := startPython(t, py, "frames", []*os.File{f}, "partial")
+			closeAfterStart(b, f)
+			// Python has written half the message and waits for "more".
+			p.expectLine(t, "half")
+			if ok, err := a.Poll(ctx, 0); ok || err != nil {
+				t.Fatalf("Poll(0) with half a message: %v, %v; want false", ok, err)
+			}
+			if ok, err := a.Poll(ctx, 20*time.Millisecond); ok || err != nil {
+				t.Fatalf("Poll(20ms) with half a message: %v, %v; want false", ok, err)
+			}
+			if err := a.SendBytes(ctx, []byte("more")); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := a.Poll(ctx, -1); !ok || err != nil {
+				t.Fatalf("Poll(-1) once the rest is sent: %v, %v; want true", ok, err)
+			}
+			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, pattern(1000)) {
+				t.Fatalf("the message: %d bytes, %v; want pattern(1000)", len(got), err)
+			}
+			p.expectLine(t, "rest")
 			p.wait(t)
 		})
 	})

@@ -35,7 +35,10 @@ def fdconn(fd, readable=True, writable=True):
 
 
 def address(s):
-    # "host:port" is TCP (a tuple for CPython), anything with a slash a path.
+    # "@name" is a Linux abstract socket, anything with a slash a path,
+    # "host:port" TCP (a tuple for CPython).
+    if s.startswith("@"):
+        return "\0" + s[1:]
     if "/" in s:
         return s
     host, port = s.rsplit(":", 1)
