@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -284,6 +285,12 @@ func TestInteropPythonClient(t *testing.T) {
 				p.wait(t)
 				if err := <-done; err != nil {
 					t.Fatalf("Go side: %v", err)
+				}
+				if la.name == "tcp" {
+					ta, ok := l.LastAccepted().(*net.TCPAddr)
+					if !ok || !ta.IP.IsLoopback() || ta.Port == 0 {
+						t.Errorf("LastAccepted: %v, want the Python client's loopback address", l.LastAccepted())
+					}
 				}
 			})
 		}
@@ -623,6 +630,28 @@ func TestInteropFrames(t *testing.T) {
 			}
 			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, pattern(1000)) {
 				t.Fatalf("the message: %d bytes, %v; want pattern(1000)", len(got), err)
+			}
+			p.expectLine(t, "rest")
+			p.wait(t)
+		})
+		// A receive cancelled part way through keeps what it has read.
+		t.Run("cancelled receive with half a message", func(t *testing.T) {
+			ctx := interopCtx(t)
+			a, b, f := pipeToChild(t)
+			p := startPython(t, py, "frames", []*os.File{f}, "partial")
+			closeAfterStart(b, f)
+			p.expectLine(t, "half")
+			short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			_, err := a.RecvBytes(short)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("receive with half a message and a 20ms deadline: %v, want context.DeadlineExceeded", err)
+			}
+			if err := a.SendBytes(ctx, []byte("more")); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, pattern(1000)) {
+				t.Fatalf("the message after the cancelled receive: %d bytes, %v; want pattern(1000)", len(got), err)
 			}
 			p.expectLine(t, "rest")
 			p.wait(t)

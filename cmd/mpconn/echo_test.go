@@ -140,6 +140,17 @@ func TestEchoDialRefused(t *testing.T) {
 	}
 }
 
+func TestEchoListenFails(t *testing.T) {
+	addr := t.TempDir() + "/no/such/dir/sock"
+	code, stdout, stderr := runMpconn(t, "echo", "--bytes", addr)
+	if code != 1 || !strings.HasPrefix(stderr, "mpconn echo: ") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("status %d, stderr %q; want 1 and one error line", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want no listening line", stdout)
+	}
+}
+
 func TestEchoFD(t *testing.T) {
 	a, b, err := mpconn.Pipe(nil)
 	if err != nil {
