@@ -1,4 +1,4 @@
-//go:build !race
+//go:build unix && !race
 
 package mpconn
 
@@ -31,8 +31,8 @@ func TestInteropHugeMessage(t *testing.T) {
 		t.Skip("no CPython 3.8 or later installed (messages over 2 GiB need 3.8+)")
 	}
 	py := all[len(all)-1]
-	t.Logf("peer: %s", py)
-	if avail, ok := memAvailable(); ok && avail < 8<<30 {
+	t.Logf("interopPeer: %s", py)
+	if avail, ok := interopMemAvailable(); ok && avail < 8<<30 {
 		t.Skipf("needs about 8 GiB of free memory (Go and Python together), %d MiB available", avail>>20)
 	}
 
@@ -56,10 +56,10 @@ func TestInteropHugeMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	pctx, pcancel := context.WithTimeout(context.Background(), timeout)
-	cmd := py.Command(pctx, pyScript(t, "huge"))
-	p := startPeer(t, py.String()+" huge.py", cmd, pcancel, []*os.File{f})
+	cmd := py.Command(pctx, interopScript(t, "huge"))
+	p := startInteropPeer(t, py.String()+" huge.py", cmd, pcancel, []*os.File{f})
 	p.timeout = timeout
-	closeAfterStart(b, f)
+	interopCloseAfterStart(b, f)
 
 	start := time.Now()
 	if err := a.SendBytes(ctx, msg); err != nil {
@@ -89,9 +89,9 @@ func TestInteropHugeMessage(t *testing.T) {
 	p.wait(t)
 }
 
-// memAvailable returns the memory available to new processes, from
+// interopMemAvailable returns the memory available to new processes, from
 // /proc/meminfo (Linux); ok is false where that cannot be read.
-func memAvailable() (bytes uint64, ok bool) {
+func interopMemAvailable() (bytes uint64, ok bool) {
 	data, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0, false

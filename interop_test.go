@@ -1,3 +1,5 @@
+//go:build unix
+
 package mpconn
 
 import (
@@ -36,10 +38,10 @@ const interopTimeout = 60 * time.Second
 // it writes separately, and one that takes many reads.
 var interopSizes = []int{0, 1, 16384, 16385, 1 << 20}
 
-// pattern returns n bytes, byte i being (i*7 + n) % 251: it differs with
+// interopPattern returns n bytes, byte i being (i*7 + n) % 251: it differs with
 // the position and the length. testdata/interop/common.py computes the
 // same.
-func pattern(n int) []byte {
+func interopPattern(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = byte((i*7 + n) % 251)
@@ -47,9 +49,9 @@ func pattern(n int) []byte {
 	return b
 }
 
-// pyScript returns the Python source of testdata/interop/NAME.py, after
+// interopScript returns the Python source of testdata/interop/NAME.py, after
 // the shared helpers of common.py.
-func pyScript(t *testing.T, name string) string {
+func interopScript(t *testing.T, name string) string {
 	t.Helper()
 	common, err := os.ReadFile(filepath.Join("testdata", "interop", "common.py"))
 	if err != nil {
@@ -62,49 +64,49 @@ func pyScript(t *testing.T, name string) string {
 	return string(common) + "\n" + string(script)
 }
 
-// lockedBuffer collects a peer's standard error while it runs.
-type lockedBuffer struct {
+// interopBuffer collects a peer's standard error while it runs.
+type interopBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *interopBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *interopBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-// peer is a running child process: a Python script or the test binary.
-type peer struct {
+// interopPeer is a running child process: a Python script or the test binary.
+type interopPeer struct {
 	name   string
 	cmd    *exec.Cmd
 	lines  chan string // standard output, line by line; closed at EOF
-	stderr *lockedBuffer
+	stderr *interopBuffer
 	cancel context.CancelFunc
 	waited bool
 	// timeout bounds the wait for each line; interopTimeout by default.
 	timeout time.Duration
 }
 
-// startPython runs testdata/interop/NAME.py under py with args; extra
+// startInteropPython runs testdata/interop/NAME.py under py with args; extra
 // files become descriptors 3, 4, ... in the child. The child is killed
 // after interopTimeout or at the end of the test.
-func startPython(t *testing.T, py cpython.Python, name string, extra []*os.File, args ...string) *peer {
+func startInteropPython(t *testing.T, py cpython.Python, name string, extra []*os.File, args ...string) *interopPeer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
-	cmd := py.Command(ctx, pyScript(t, name), args...)
-	return startPeer(t, py.String()+" "+name+".py", cmd, cancel, extra)
+	cmd := py.Command(ctx, interopScript(t, name), args...)
+	return startInteropPeer(t, py.String()+" "+name+".py", cmd, cancel, extra)
 }
 
-func startPeer(t *testing.T, name string, cmd *exec.Cmd, cancel context.CancelFunc, extra []*os.File) *peer {
+func startInteropPeer(t *testing.T, name string, cmd *exec.Cmd, cancel context.CancelFunc, extra []*os.File) *interopPeer {
 	t.Helper()
-	p := &peer{name: name, cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}, cancel: cancel,
+	p := &interopPeer{name: name, cmd: cmd, lines: make(chan string, 16), stderr: &interopBuffer{}, cancel: cancel,
 		timeout: interopTimeout}
 	cmd.ExtraFiles = extra
 	cmd.Stderr = p.stderr
@@ -137,7 +139,7 @@ func startPeer(t *testing.T, name string, cmd *exec.Cmd, cancel context.CancelFu
 }
 
 // line returns the next line the peer prints.
-func (p *peer) line(t *testing.T) string {
+func (p *interopPeer) line(t *testing.T) string {
 	t.Helper()
 	select {
 	case l, ok := <-p.lines:
@@ -152,7 +154,7 @@ func (p *peer) line(t *testing.T) string {
 }
 
 // expectLine checks that the next line the peer prints is want.
-func (p *peer) expectLine(t *testing.T, want string) {
+func (p *interopPeer) expectLine(t *testing.T, want string) {
 	t.Helper()
 	if got := p.line(t); got != want {
 		t.Fatalf("%s printed %q, want %q; stderr:\n%s", p.name, got, want, p.stderr.String())
@@ -161,7 +163,7 @@ func (p *peer) expectLine(t *testing.T, want string) {
 
 // wait waits for the peer to exit and fails the test unless it exits
 // with status 0 having printed nothing more.
-func (p *peer) wait(t *testing.T) {
+func (p *interopPeer) wait(t *testing.T) {
 	t.Helper()
 	var extra []string
 	for l := range p.lines {
@@ -184,9 +186,9 @@ func interopCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// echoUntilEOF echoes every message on c until the peer closes, checking
-// that message k is pattern(interopSizes[k]).
-func echoUntilEOF(ctx context.Context, c *Conn) error {
+// interopEchoUntilEOF echoes every message on c until the peer closes, checking
+// that message k is interopPattern(interopSizes[k]).
+func interopEchoUntilEOF(ctx context.Context, c *Conn) error {
 	for k := 0; ; k++ {
 		msg, err := c.RecvBytes(ctx)
 		if err == io.EOF {
@@ -198,7 +200,7 @@ func echoUntilEOF(ctx context.Context, c *Conn) error {
 		if err != nil {
 			return fmt.Errorf("message %d: %w", k, err)
 		}
-		if k >= len(interopSizes) || !bytes.Equal(msg, pattern(interopSizes[k])) {
+		if k >= len(interopSizes) || !bytes.Equal(msg, interopPattern(interopSizes[k])) {
 			return fmt.Errorf("message %d (%d bytes) is not the expected pattern", k, len(msg))
 		}
 		if err := c.SendBytes(ctx, msg); err != nil {
@@ -207,11 +209,11 @@ func echoUntilEOF(ctx context.Context, c *Conn) error {
 	}
 }
 
-// checkEchoes sends every size over c and checks the echoes.
-func checkEchoes(t *testing.T, ctx context.Context, c *Conn) {
+// interopCheckEchoes sends every size over c and checks the echoes.
+func interopCheckEchoes(t *testing.T, ctx context.Context, c *Conn) {
 	t.Helper()
 	for _, n := range interopSizes {
-		want := pattern(n)
+		want := interopPattern(n)
 		if err := c.SendBytes(ctx, want); err != nil {
 			t.Fatalf("send %d bytes: %v", n, err)
 		}
@@ -225,35 +227,35 @@ func checkEchoes(t *testing.T, ctx context.Context, c *Conn) {
 	}
 }
 
-// listenAddresses returns the Listener addresses of the socket tests: a
+// interopListenAddresses returns the Listener addresses of the socket tests: a
 // fresh Unix socket, a Linux abstract socket with a fresh name, and TCP
 // on the loopback with a free port.
-func listenAddresses() []struct{ name, address string } {
+func interopListenAddresses() []struct{ name, address string } {
 	return []struct{ name, address string }{
 		{"unix", ""},
-		{"abstract", "@" + abstractName()},
+		{"abstract", "@" + interopAbstractName()},
 		{"tcp", "127.0.0.1:0"},
 	}
 }
 
-// abstractName returns a fresh name in the Linux abstract namespace.
-func abstractName() string {
+// interopAbstractName returns a fresh name in the Linux abstract namespace.
+func interopAbstractName() string {
 	var r [8]byte
 	rand.Read(r[:])
 	return "mpconn-interop-" + hex.EncodeToString(r[:])
 }
 
-// keyArg is how a script takes a key: hex, or "-" for none.
-func keyArg(key []byte) string {
+// interopKeyArg is how a script takes a key: hex, or "-" for none.
+func interopKeyArg(key []byte) string {
 	if key == nil {
 		return "-"
 	}
 	return hex.EncodeToString(key)
 }
 
-// serveOne accepts one connection on l and echoes until the client
+// interopServeOne accepts one connection on l and echoes until the client
 // closes; the result arrives on the returned channel.
-func serveOne(ctx context.Context, l *Listener) <-chan error {
+func interopServeOne(ctx context.Context, l *Listener) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		c, err := l.Accept(ctx)
@@ -262,7 +264,7 @@ func serveOne(ctx context.Context, l *Listener) <-chan error {
 			return
 		}
 		defer c.Close()
-		done <- echoUntilEOF(ctx, c)
+		done <- interopEchoUntilEOF(ctx, c)
 	}()
 	return done
 }
@@ -271,7 +273,7 @@ func serveOne(ctx context.Context, l *Listener) <-chan error {
 // Listener, over a Unix socket and TCP.
 func TestInteropPythonClient(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
-		for _, la := range listenAddresses() {
+		for _, la := range interopListenAddresses() {
 			t.Run(la.name, func(t *testing.T) {
 				ctx := interopCtx(t)
 				l, err := Listen(la.address, nil)
@@ -279,8 +281,8 @@ func TestInteropPythonClient(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer l.Close()
-				done := serveOne(ctx, l)
-				p := startPython(t, py, "client_echo", nil, l.Address(), "-")
+				done := interopServeOne(ctx, l)
+				p := startInteropPython(t, py, "client_echo", nil, l.Address(), "-")
 				p.expectLine(t, "ok")
 				p.wait(t)
 				if err := <-done; err != nil {
@@ -297,9 +299,9 @@ func TestInteropPythonClient(t *testing.T) {
 	})
 }
 
-// startPythonListener runs listener_echo.py for family ("unix",
+// startInteropListener runs listener_echo.py for family ("unix",
 // "abstract" or "tcp") and returns it with the address it printed.
-func startPythonListener(t *testing.T, py cpython.Python, family string, key []byte) (*peer, string) {
+func startInteropListener(t *testing.T, py cpython.Python, family string, key []byte) (*interopPeer, string) {
 	where := "-"
 	switch family {
 	case "unix":
@@ -310,9 +312,9 @@ func startPythonListener(t *testing.T, py cpython.Python, family string, key []b
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		where = dir
 	case "abstract":
-		where = abstractName()
+		where = interopAbstractName()
 	}
-	p := startPython(t, py, "listener_echo", nil, family, where, keyArg(key))
+	p := startInteropPython(t, py, "listener_echo", nil, family, where, interopKeyArg(key))
 	addr := p.line(t)
 	switch family {
 	case "unix":
@@ -334,12 +336,12 @@ func TestInteropPythonListener(t *testing.T) {
 		for _, family := range []string{"unix", "abstract", "tcp"} {
 			t.Run(family, func(t *testing.T) {
 				ctx := interopCtx(t)
-				p, addr := startPythonListener(t, py, family, nil)
+				p, addr := startInteropListener(t, py, family, nil)
 				c, err := Dial(ctx, addr, nil)
 				if err != nil {
 					t.Fatalf("dial %s: %v", addr, err)
 				}
-				checkEchoes(t, ctx, c)
+				interopCheckEchoes(t, ctx, c)
 				c.Close()
 				p.expectLine(t, "done")
 				p.wait(t)
@@ -348,10 +350,10 @@ func TestInteropPythonListener(t *testing.T) {
 	})
 }
 
-// pipeToChild returns a Pipe whose second end is a file for a child's
+// interopPipeToChild returns a Pipe whose second end is a file for a child's
 // ExtraFiles. The parent's copy of that end is closed once the child has
-// started (see closeAfterStart).
-func pipeToChild(t *testing.T) (*Conn, *Conn, *os.File) {
+// started (see interopCloseAfterStart).
+func interopPipeToChild(t *testing.T) (*Conn, *Conn, *os.File) {
 	t.Helper()
 	a, b, err := Pipe(nil)
 	if err != nil {
@@ -365,9 +367,9 @@ func pipeToChild(t *testing.T) (*Conn, *Conn, *os.File) {
 	return a, b, f
 }
 
-// closeAfterStart closes the parent's copies of the end a child now holds,
+// interopCloseAfterStart closes the parent's copies of the end a child now holds,
 // so that the child alone holds it and its exit is seen as EOF.
-func closeAfterStart(c *Conn, f *os.File) {
+func interopCloseAfterStart(c *Conn, f *os.File) {
 	f.Close()
 	c.Close()
 }
@@ -378,27 +380,27 @@ func closeAfterStart(c *Conn, f *os.File) {
 func TestInteropPipeChild(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		ctx := interopCtx(t)
-		a, b, f := pipeToChild(t)
-		p := startPython(t, py, "pipe_child", []*os.File{f})
-		closeAfterStart(b, f)
+		a, b, f := interopPipeToChild(t)
+		p := startInteropPython(t, py, "pipe_child", []*os.File{f})
+		interopCloseAfterStart(b, f)
 
 		// Go -> Python, echoed back.
-		checkEchoes(t, ctx, a)
+		interopCheckEchoes(t, ctx, a)
 		// Python -> Go.
 		for _, n := range interopSizes {
 			got, err := a.RecvBytes(ctx)
 			if err != nil {
 				t.Fatalf("receive %d bytes from Python: %v", n, err)
 			}
-			if !bytes.Equal(got, pattern(n)) {
-				t.Fatalf("from Python: %d bytes, want pattern(%d)", len(got), n)
+			if !bytes.Equal(got, interopPattern(n)) {
+				t.Fatalf("from Python: %d bytes, want interopPattern(%d)", len(got), n)
 			}
 		}
 		// Python's recv_bytes_into.
-		if err := a.SendBytes(ctx, pattern(100)); err != nil {
+		if err := a.SendBytes(ctx, interopPattern(100)); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.SendBytes(ctx, pattern(50)); err != nil {
+		if err := a.SendBytes(ctx, interopPattern(50)); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := a.RecvBytes(ctx); err != nil || string(got) != "into ok" {
@@ -408,12 +410,12 @@ func TestInteropPipeChild(t *testing.T) {
 		small := make([]byte, 10)
 		_, err := a.RecvBytesInto(ctx, small, 0)
 		var bts *BufferTooShortError
-		if !errors.As(err, &bts) || !bytes.Equal(bts.Msg, pattern(100)) {
+		if !errors.As(err, &bts) || !bytes.Equal(bts.Msg, interopPattern(100)) {
 			t.Fatalf("RecvBytesInto a 10-byte buffer: %v, want *BufferTooShortError holding the 100-byte message", err)
 		}
 		buf := make([]byte, 64)
 		n, err := a.RecvBytesInto(ctx, buf, 8)
-		if err != nil || n != 50 || !bytes.Equal(buf[8:58], pattern(50)) {
+		if err != nil || n != 50 || !bytes.Equal(buf[8:58], interopPattern(50)) {
 			t.Fatalf("RecvBytesInto at offset 8: %d, %v; want the 50-byte message in buf[8:58]", n, err)
 		}
 		if err := a.SendBytes(ctx, []byte("bye")); err != nil {
@@ -425,15 +427,15 @@ func TestInteropPipeChild(t *testing.T) {
 	})
 }
 
-// goChildEnv names the role of the test binary re-run as a child.
-const goChildEnv = "MPCONN_INTEROP_GO_CHILD"
+// interopGoChildEnv names the role of the test binary re-run as a child.
+const interopGoChildEnv = "MPCONN_INTEROP_GO_CHILD"
 
 // TestInteropGoChildHelper is not a test: it is the child of
-// TestInteropGoChild, the test binary re-run with goChildEnv set. It
+// TestInteropGoChild, the test binary re-run with interopGoChildEnv set. It
 // greets its parent over the Pipe end on descriptor 3, then echoes until
 // the parent closes, and exits 0 only on a clean EOF.
 func TestInteropGoChildHelper(t *testing.T) {
-	if os.Getenv(goChildEnv) != "echo" {
+	if os.Getenv(interopGoChildEnv) != "echo" {
 		return // run as a test: nothing to do
 	}
 	fail := func(err error) {
@@ -449,7 +451,7 @@ func TestInteropGoChildHelper(t *testing.T) {
 	if err := c.SendBytes(ctx, []byte("hello from the child")); err != nil {
 		fail(err)
 	}
-	if err := echoUntilEOF(ctx, c); err != nil {
+	if err := interopEchoUntilEOF(ctx, c); err != nil {
 		fail(err)
 	}
 	c.Close()
@@ -464,17 +466,17 @@ func TestInteropGoChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := interopCtx(t)
-	a, b, f := pipeToChild(t)
+	a, b, f := interopPipeToChild(t)
 	cctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	cmd := exec.CommandContext(cctx, exe, "-test.run=^TestInteropGoChildHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), goChildEnv+"=echo")
-	p := startPeer(t, "go child", cmd, cancel, []*os.File{f})
-	closeAfterStart(b, f)
+	cmd.Env = append(os.Environ(), interopGoChildEnv+"=echo")
+	p := startInteropPeer(t, "go child", cmd, cancel, []*os.File{f})
+	interopCloseAfterStart(b, f)
 
 	if got, err := a.RecvBytes(ctx); err != nil || string(got) != "hello from the child" {
 		t.Fatalf("greeting: %q, %v; stderr:\n%s", got, err, p.stderr.String())
 	}
-	checkEchoes(t, ctx, a)
+	interopCheckEchoes(t, ctx, a)
 	a.Close()
 	// The child exits 0 only after a clean io.EOF.
 	err = cmd.Wait()
@@ -499,15 +501,15 @@ func TestInteropOneWay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := startPython(t, py, "oneway", []*os.File{f}, "write")
-			closeAfterStart(w, f)
+			p := startInteropPython(t, py, "oneway", []*os.File{f}, "write")
+			interopCloseAfterStart(w, f)
 			for _, n := range interopSizes {
 				got, err := r.RecvBytes(ctx)
 				if err != nil {
 					t.Fatalf("receive %d bytes: %v; stderr:\n%s", n, err, p.stderr.String())
 				}
-				if !bytes.Equal(got, pattern(n)) {
-					t.Fatalf("%d bytes, want pattern(%d)", len(got), n)
+				if !bytes.Equal(got, interopPattern(n)) {
+					t.Fatalf("%d bytes, want interopPattern(%d)", len(got), n)
 				}
 			}
 			if _, err := r.RecvBytes(ctx); err != io.EOF {
@@ -527,10 +529,10 @@ func TestInteropOneWay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := startPython(t, py, "oneway", []*os.File{f}, "read")
-			closeAfterStart(r, f)
+			p := startInteropPython(t, py, "oneway", []*os.File{f}, "read")
+			interopCloseAfterStart(r, f)
 			for _, n := range interopSizes {
-				if err := w.SendBytes(ctx, pattern(n)); err != nil {
+				if err := w.SendBytes(ctx, interopPattern(n)); err != nil {
 					t.Fatalf("send %d bytes: %v; stderr:\n%s", n, err, p.stderr.String())
 				}
 			}
@@ -547,9 +549,9 @@ func TestInteropEOF(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		t.Run("python closes", func(t *testing.T) {
 			ctx := interopCtx(t)
-			a, b, f := pipeToChild(t)
-			p := startPython(t, py, "eof", []*os.File{f}, "close")
-			closeAfterStart(b, f)
+			a, b, f := interopPipeToChild(t)
+			p := startInteropPython(t, py, "eof", []*os.File{f}, "close")
+			interopCloseAfterStart(b, f)
 			if got, err := a.RecvBytes(ctx); err != nil || string(got) != "last" {
 				t.Fatalf("last message: %q, %v", got, err)
 			}
@@ -562,9 +564,9 @@ func TestInteropEOF(t *testing.T) {
 		for _, mode := range []string{"half-header", "half-payload"} {
 			t.Run("python exits mid-message/"+mode, func(t *testing.T) {
 				ctx := interopCtx(t)
-				a, b, f := pipeToChild(t)
-				p := startPython(t, py, "eof", []*os.File{f}, mode)
-				closeAfterStart(b, f)
+				a, b, f := interopPipeToChild(t)
+				p := startInteropPython(t, py, "eof", []*os.File{f}, mode)
+				interopCloseAfterStart(b, f)
 				if _, err := a.RecvBytes(ctx); !errors.Is(err, io.ErrUnexpectedEOF) {
 					t.Fatalf("after Python wrote part of a message and exited: %v, want io.ErrUnexpectedEOF", err)
 				}
@@ -574,9 +576,9 @@ func TestInteropEOF(t *testing.T) {
 		}
 		t.Run("go closes", func(t *testing.T) {
 			ctx := interopCtx(t)
-			a, b, f := pipeToChild(t)
-			p := startPython(t, py, "eof", []*os.File{f}, "read-to-eof")
-			closeAfterStart(b, f)
+			a, b, f := interopPipeToChild(t)
+			p := startInteropPython(t, py, "eof", []*os.File{f}, "read-to-eof")
+			interopCloseAfterStart(b, f)
 			if err := a.SendBytes(ctx, []byte("last")); err != nil {
 				t.Fatal(err)
 			}
@@ -593,9 +595,9 @@ func TestInteropFrames(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		t.Run("escape header with a small length", func(t *testing.T) {
 			ctx := interopCtx(t)
-			a, b, f := pipeToChild(t)
-			p := startPython(t, py, "frames", []*os.File{f}, "escape")
-			closeAfterStart(b, f)
+			a, b, f := interopPipeToChild(t)
+			p := startInteropPython(t, py, "frames", []*os.File{f}, "escape")
+			interopCloseAfterStart(b, f)
 			if got, err := a.RecvBytes(ctx); err != nil || string(got) != "hello" {
 				t.Fatalf("escaped frame: %q, %v; want \"hello\"", got, err)
 			}
@@ -611,9 +613,9 @@ func TestInteropFrames(t *testing.T) {
 		// Unlike CPython's poll, Poll is true only for a whole message.
 		t.Run("poll with half a message", func(t *testing.T) {
 			ctx := interopCtx(t)
-			a, b, f := pipeToChild(t)
-			p := startPython(t, py, "frames", []*os.File{f}, "partial")
-			closeAfterStart(b, f)
+			a, b, f := interopPipeToChild(t)
+			p := startInteropPython(t, py, "frames", []*os.File{f}, "partial")
+			interopCloseAfterStart(b, f)
 			// Python has written half the message and waits for "more".
 			p.expectLine(t, "half")
 			if ok, err := a.Poll(ctx, 0); ok || err != nil {
@@ -628,8 +630,8 @@ func TestInteropFrames(t *testing.T) {
 			if ok, err := a.Poll(ctx, -1); !ok || err != nil {
 				t.Fatalf("Poll(-1) once the rest is sent: %v, %v; want true", ok, err)
 			}
-			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, pattern(1000)) {
-				t.Fatalf("the message: %d bytes, %v; want pattern(1000)", len(got), err)
+			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, interopPattern(1000)) {
+				t.Fatalf("the message: %d bytes, %v; want interopPattern(1000)", len(got), err)
 			}
 			p.expectLine(t, "rest")
 			p.wait(t)
@@ -637,9 +639,9 @@ func TestInteropFrames(t *testing.T) {
 		// A receive cancelled part way through keeps what it has read.
 		t.Run("cancelled receive with half a message", func(t *testing.T) {
 			ctx := interopCtx(t)
-			a, b, f := pipeToChild(t)
-			p := startPython(t, py, "frames", []*os.File{f}, "partial")
-			closeAfterStart(b, f)
+			a, b, f := interopPipeToChild(t)
+			p := startInteropPython(t, py, "frames", []*os.File{f}, "partial")
+			interopCloseAfterStart(b, f)
 			p.expectLine(t, "half")
 			short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 			_, err := a.RecvBytes(short)
@@ -650,8 +652,8 @@ func TestInteropFrames(t *testing.T) {
 			if err := a.SendBytes(ctx, []byte("more")); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, pattern(1000)) {
-				t.Fatalf("the message after the cancelled receive: %d bytes, %v; want pattern(1000)", len(got), err)
+			if got, err := a.RecvBytes(ctx); err != nil || !bytes.Equal(got, interopPattern(1000)) {
+				t.Fatalf("the message after the cancelled receive: %d bytes, %v; want interopPattern(1000)", len(got), err)
 			}
 			p.expectLine(t, "rest")
 			p.wait(t)
@@ -678,12 +680,12 @@ func TestInteropAuthPythonClient(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer l.Close()
-					done := serveOne(ctx, l)
+					done := interopServeOne(ctx, l)
 					clientKey := key
 					if !right {
 						clientKey = []byte("wrong")
 					}
-					p := startPython(t, py, "client_echo", nil, l.Address(), keyArg(clientKey))
+					p := startInteropPython(t, py, "client_echo", nil, l.Address(), interopKeyArg(clientKey))
 					if right {
 						p.expectLine(t, "ok")
 						p.wait(t)
@@ -716,7 +718,7 @@ func TestInteropAuthPythonListener(t *testing.T) {
 		for _, right := range []bool{true, false} {
 			t.Run(fmt.Sprintf("right key=%v", right), func(t *testing.T) {
 				ctx := interopCtx(t)
-				p, addr := startPythonListener(t, py, "unix", key)
+				p, addr := startInteropListener(t, py, "unix", key)
 				dialKey := key
 				if !right {
 					dialKey = []byte("wrong")
@@ -726,7 +728,7 @@ func TestInteropAuthPythonListener(t *testing.T) {
 					if err != nil {
 						t.Fatalf("dial: %v; stderr:\n%s", err, p.stderr.String())
 					}
-					checkEchoes(t, ctx, c)
+					interopCheckEchoes(t, ctx, c)
 					c.Close()
 					p.expectLine(t, "done")
 					p.wait(t)
