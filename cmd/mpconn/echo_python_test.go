@@ -83,3 +83,46 @@ func TestEchoPythonClientsAuthenticated(t *testing.T) {
 		t.Errorf("no handshake error logged for the wrong keys; stderr: %q", p.stderr.String())
 	}
 }
+
+// pyFDParent makes a multiprocessing.Pipe, runs "mpconn echo --bytes --fd
+// N" (argv[1] is the binary) on one end, checks echoes on the other, then
+// closes it and checks that mpconn exits with status 0.
+const pyFDParent = `
+import os, subprocess, sys
+from multiprocessing import Pipe
+mine, theirs = Pipe()
+fd = theirs.fileno()
+args = [sys.argv[1], "echo", "--bytes", "--fd", str(fd)]
+if sys.version_info[0] == 2:
+    # Every descriptor is inherited: the child must not keep ours.
+    child = subprocess.Popen(args, close_fds=False, preexec_fn=lambda: os.close(mine.fileno()))
+else:
+    child = subprocess.Popen(args, pass_fds=[fd])
+theirs.close()
+for n in [0, 1, 16384, 16385, 1 << 20]:
+    m = bytes(bytearray((i * 7 + n) % 251 for i in range(n)))
+    mine.send_bytes(m)
+    if mine.recv_bytes() != m:
+        sys.stderr.write("echo of %d bytes differs\n" % n)
+        sys.exit(1)
+mine.close()
+code = child.wait()
+if code != 0:
+    sys.stderr.write("mpconn exited with %d\n" % code)
+    sys.exit(1)
+sys.stdout.write("ok\n")
+`
+
+// TestEchoFDPythonParent: mpconn echo --fd on the end of a CPython Pipe
+// inherited from a Python parent.
+func TestEchoFDPythonParent(t *testing.T) {
+	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		out, err := py.Output(testTimeout, pyFDParent, mpconnBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(out)); got != "ok" {
+			t.Fatalf("%q, want ok", got)
+		}
+	})
+}
