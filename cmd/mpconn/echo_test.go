@@ -246,6 +246,17 @@ func TestEchoBadClients(t *testing.T) {
 	p.stop(t, syscall.SIGTERM)
 }
 
+// linesWith counts the lines of s that contain sub.
+func linesWith(s, sub string) int {
+	n := 0
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) {
+			n++
+		}
+	}
+	return n
+}
+
 // waitFor polls cond until it holds or the test times out.
 func waitFor(t *testing.T, cond func() bool, what string, p *proc) {
 	t.Helper()
@@ -302,7 +313,7 @@ func TestEchoHandshakeFailures(t *testing.T) {
 			t.Fatalf("client %d: %v, want the server to close the connection", i, err)
 		}
 		nc.Close()
-		waitFor(t, func() bool { return strings.Count(p.stderr.String(), "handshake") == i },
+		waitFor(t, func() bool { return linesWith(p.stderr.String(), "handshake") == i },
 			"handshake error line "+strconv.Itoa(i), p)
 	}
 	p.stop(t, syscall.SIGTERM)
