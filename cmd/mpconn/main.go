@@ -1,0 +1,86 @@
+// Command mpconn serves and talks to CPython multiprocessing.connection
+// peers from the command line.
+//
+// Usage:
+//
+//	mpconn COMMAND [flags] [arguments]
+//
+// The commands are:
+//
+//	echo    echo every message back to its sender
+//
+// Run "mpconn COMMAND -h" for a command's flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0 // done, or stopped by SIGINT or SIGTERM
+	exitFail  = 1 // the command failed
+	exitUsage = 2 // bad command line
+)
+
+// A command is one subcommand. run gets the arguments after the command's
+// name and returns the exit status; ctx is cancelled by SIGINT and
+// SIGTERM. Each command lives in its own file and is listed in commands.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, out output, args []string) int
+}
+
+// output is where a command writes: results on stdout, diagnostics on
+// stderr.
+type output struct {
+	stdout, stderr io.Writer
+}
+
+// commands lists the subcommands in the order usage shows them.
+var commands = []*command{
+	echoCommand,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, output{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to the subcommand named by args[0].
+func run(ctx context.Context, out output, args []string) int {
+	if len(args) == 0 {
+		usage(out.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(out.stdout)
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, out, args[1:])
+		}
+	}
+	fmt.Fprintf(out.stderr, "mpconn: unknown command %q\n\n", args[0])
+	usage(out.stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "mpconn talks to CPython multiprocessing.connection peers.\n\n")
+	fmt.Fprintf(w, "usage: mpconn COMMAND [flags] [arguments]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun \"mpconn COMMAND -h\" for a command's flags.\n")
+}
