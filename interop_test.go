@@ -427,35 +427,30 @@ func TestInteropPipeChild(t *testing.T) {
 	})
 }
 
-// interopGoChildEnv names the role of the test binary re-run as a child.
-const interopGoChildEnv = "MPCONN_INTEROP_GO_CHILD"
+func init() { testChildren["interop-echo"] = interopGoChild }
 
-// TestInteropGoChildHelper is not a test: it is the child of
-// TestInteropGoChild, the test binary re-run with interopGoChildEnv set. It
-// greets its parent over the Pipe end on descriptor 3, then echoes until
-// the parent closes, and exits 0 only on a clean EOF.
-func TestInteropGoChildHelper(t *testing.T) {
-	if os.Getenv(interopGoChildEnv) != "echo" {
-		return // run as a test: nothing to do
-	}
-	fail := func(err error) {
+// interopGoChild is the child of TestInteropGoChild (the test binary run
+// again): it greets its parent over the Pipe end on descriptor 3, then
+// echoes until the parent closes, and exits 0 only on a clean EOF.
+func interopGoChild() int {
+	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "go child:", err)
-		os.Exit(1)
+		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
 	c, err := FDConn(3, nil)
 	if err != nil {
-		fail(err)
+		return fail(err)
 	}
 	if err := c.SendBytes(ctx, []byte("hello from the child")); err != nil {
-		fail(err)
+		return fail(err)
 	}
 	if err := interopEchoUntilEOF(ctx, c); err != nil {
-		fail(err)
+		return fail(err)
 	}
 	c.Close()
-	os.Exit(0)
+	return 0
 }
 
 // TestInteropGoChild: a Pipe end handed to a Go child process (this test
@@ -468,8 +463,8 @@ func TestInteropGoChild(t *testing.T) {
 	ctx := interopCtx(t)
 	a, b, f := interopPipeToChild(t)
 	cctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
-	cmd := exec.CommandContext(cctx, exe, "-test.run=^TestInteropGoChildHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), interopGoChildEnv+"=echo")
+	cmd := exec.CommandContext(cctx, exe)
+	cmd.Env = append(os.Environ(), childEnv+"=interop-echo")
 	p := startInteropPeer(t, "go child", cmd, cancel, []*os.File{f})
 	interopCloseAfterStart(b, f)
 
