@@ -257,7 +257,7 @@ func TestQuotePeer(t *testing.T) {
 // runPair runs authenticateServer and authenticateClient against each
 // other over a fakePipe. Each side closes its end when it returns, as
 // CPython drops a connection that failed.
-func runPair(t *testing.T, skey, ckey []byte, sdigest, cdigest string) (serr, cerr error, frames []fakeFrame) {
+func runPair(t *testing.T, skey, ckey []byte, sdigest, cdigest string) (frames []fakeFrame, serr, cerr error) {
 	t.Helper()
 	ctx := testCtx(t)
 	s, c, wire := fakePipe()
@@ -270,7 +270,7 @@ func runPair(t *testing.T, skey, ckey []byte, sdigest, cdigest string) (serr, ce
 	cerr = authenticateClient(ctx, c, ckey, cdigest)
 	c.close()
 	serr = <-done
-	return serr, cerr, wire.all()
+	return wire.all(), serr, cerr
 }
 
 // checkChallenge checks a challenge message of the given kind and returns
@@ -317,7 +317,7 @@ func TestHandshakeGoToGo(t *testing.T) {
 		for _, cd := range []string{"sha256", "legacy", sd} {
 			for kname, key := range keys {
 				t.Run(fmt.Sprintf("%s/%s/%s", sd, cd, kname), func(t *testing.T) {
-					serr, cerr, frames := runPair(t, key, key, sd, cd)
+					frames, serr, cerr := runPair(t, key, key, sd, cd)
 					if serr != nil || cerr != nil {
 						t.Fatalf("server: %v; client: %v", serr, cerr)
 					}
@@ -348,7 +348,7 @@ func TestHandshakeGoToGo(t *testing.T) {
 
 func TestHandshakeGoToGoNilKey(t *testing.T) {
 	// A nil key is the empty key, as b'' is in CPython.
-	serr, cerr, _ := runPair(t, nil, []byte{}, "sha256", "legacy")
+	_, serr, cerr := runPair(t, nil, []byte{}, "sha256", "legacy")
 	if serr != nil || cerr != nil {
 		t.Fatalf("server: %v; client: %v", serr, cerr)
 	}
@@ -357,7 +357,7 @@ func TestHandshakeGoToGoNilKey(t *testing.T) {
 func TestHandshakeGoToGoWrongKey(t *testing.T) {
 	for _, d := range allDigests {
 		t.Run(d, func(t *testing.T) {
-			serr, cerr, frames := runPair(t, []byte("secret"), []byte("wrong"), d, d)
+			frames, serr, cerr := runPair(t, []byte("secret"), []byte("wrong"), d, d)
 			wantAuthErr(t, serr, reasonWrongDigest)
 			wantAuthErr(t, cerr, reasonRejected)
 			if len(frames) != 3 || string(frames[2].data) != "#FAILURE#" || frames[2].from != "S" {
@@ -369,7 +369,7 @@ func TestHandshakeGoToGoWrongKey(t *testing.T) {
 		})
 	}
 	// The empty key is a key like any other.
-	serr, cerr, _ := runPair(t, []byte{}, []byte("k"), "sha256", "sha256")
+	_, serr, cerr := runPair(t, []byte{}, []byte("k"), "sha256", "sha256")
 	wantAuthErr(t, serr, reasonWrongDigest)
 	wantAuthErr(t, cerr, reasonRejected)
 }
