@@ -48,7 +48,8 @@ const (
 
 	// digestLegacy selects the 20-byte challenge of CPython <= 3.11.
 	digestLegacy = "legacy"
-	// digestDefault is the digest a CPython 3.12+ challenger asks for.
+	// digestDefault is the digest a CPython 3.12+ challenger asks for,
+	// and the one an empty digest selects.
 	digestDefault = "sha256"
 )
 
@@ -170,12 +171,12 @@ func looksLikePickle(b []byte) bool { return len(b) > 0 && b[0] == 0x80 }
 // (CPython's deliver_challenge): it sends a challenge, checks the
 // response, and sends "#WELCOME#" or "#FAILURE#".
 //
-// digest selects the challenge. "sha256", the recommended default, sends
-// "{sha256}" and 40 random bytes, as CPython 3.12+ does; "md5", "sha384",
-// "sha3_256" and "sha3_384" send the same form with that name. "legacy" or
-// "" sends 20 random bytes, as CPython <= 3.11 does. Every CPython from 2.7
-// on answers either form. Any other name returns an error that does not
-// match [ErrAuthentication], without sending anything.
+// digest selects the challenge. "sha256", the default (also chosen by ""),
+// sends "{sha256}" and 40 random bytes, as CPython 3.12+ does; "md5",
+// "sha384", "sha3_256" and "sha3_384" send the same form with that name.
+// "legacy" sends 20 random bytes, as CPython <= 3.11 does. Every CPython
+// from 2.7 on answers either form. Any other name returns an error that
+// does not match [ErrAuthentication], without sending anything.
 //
 // Whatever was asked, the response may use any allowed digest: a raw
 // 16-byte HMAC-MD5 (what CPython <= 3.11 sends to every challenge), or
@@ -193,8 +194,11 @@ func deliverChallenge(ctx context.Context, c handshakeConn, key []byte, digest s
 // so that tests can replay recorded transcripts.
 func deliverChallengeFrom(ctx context.Context, c handshakeConn, key []byte, digest string, rnd io.Reader) error {
 	var payload []byte
+	if digest == "" {
+		digest = digestDefault
+	}
 	switch digest {
-	case "", digestLegacy:
+	case digestLegacy:
 		payload = make([]byte, legacyNonceLen)
 		if _, err := io.ReadFull(rnd, payload); err != nil {
 			return fmt.Errorf("mpconn: handshake: generating the challenge: %w", err)

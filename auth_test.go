@@ -161,7 +161,8 @@ func refMAC(name string, key, msg []byte) []byte {
 
 var refSize = map[string]int{"md5": 16, "sha256": 32, "sha384": 48, "sha3_256": 32, "sha3_384": 48}
 
-// allDigests lists every challenge kind deliverChallenge accepts.
+// allDigests lists every challenge kind deliverChallenge accepts ("" is
+// the default, sha256).
 var allDigests = []string{"legacy", "", "md5", "sha256", "sha384", "sha3_256", "sha3_384"}
 
 func mustHex(t testing.TB, s string) []byte {
@@ -173,7 +174,7 @@ func mustHex(t testing.TB, s string) []byte {
 	return b
 }
 
-func testCtx(t testing.TB) context.Context {
+func authTestCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -259,7 +260,7 @@ func TestQuotePeer(t *testing.T) {
 // CPython drops a connection that failed.
 func runPair(t *testing.T, skey, ckey []byte, sdigest, cdigest string) (frames []fakeFrame, serr, cerr error) {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := authTestCtx(t)
 	s, c, wire := fakePipe()
 	done := make(chan error, 1)
 	go func() {
@@ -281,8 +282,11 @@ func checkChallenge(t *testing.T, msg []byte, digest string) []byte {
 	if !ok {
 		t.Fatalf("challenge %q lacks #CHALLENGE#", msg)
 	}
+	if digest == "" {
+		digest = "sha256"
+	}
 	switch digest {
-	case "", "legacy":
+	case "legacy":
 		if len(msg) != 31 {
 			t.Fatalf("legacy challenge is %d bytes, want 31", len(msg))
 		}
@@ -301,7 +305,10 @@ func checkChallenge(t *testing.T, msg []byte, digest string) []byte {
 // wantResponse is the response the responder must send to payload,
 // derived from the spec (§3.5, §3.6) independently of auth.go.
 func wantResponse(key, payload []byte, digest string) []byte {
-	if digest == "" || digest == "legacy" {
+	if digest == "" {
+		digest = "sha256"
+	}
+	if digest == "legacy" {
 		return refMAC("md5", key, payload)
 	}
 	return append([]byte("{"+digest+"}"), refMAC(digest, key, payload)...)
@@ -378,7 +385,7 @@ func TestHandshakePeerCloses(t *testing.T) {
 	// The peer goes away after reading the challenge: io.EOF, wrapped,
 	// and not an authentication failure.
 	f := &fakeScript{}
-	err := deliverChallenge(testCtx(t), f, []byte("k"), "sha256")
+	err := deliverChallenge(authTestCtx(t), f, []byte("k"), "sha256")
 	if !errors.Is(err, io.EOF) || errors.Is(err, ErrAuthentication) {
 		t.Fatalf("deliverChallenge = %v, want a wrapped io.EOF", err)
 	}
@@ -388,13 +395,13 @@ func TestHandshakePeerCloses(t *testing.T) {
 	if len(f.sent) != 1 {
 		t.Errorf("sent %d messages, want only the challenge", len(f.sent))
 	}
-	err = answerChallenge(testCtx(t), &fakeScript{}, []byte("k"))
+	err = answerChallenge(authTestCtx(t), &fakeScript{}, []byte("k"))
 	if !errors.Is(err, io.EOF) || errors.Is(err, ErrAuthentication) {
 		t.Fatalf("answerChallenge = %v, want a wrapped io.EOF", err)
 	}
 	// EOF instead of the verdict.
 	f = &fakeScript{in: [][]byte{append([]byte("#CHALLENGE#"), make([]byte, 20)...)}}
-	err = answerChallenge(testCtx(t), f, []byte("k"))
+	err = answerChallenge(authTestCtx(t), f, []byte("k"))
 	if !errors.Is(err, io.EOF) || errors.Is(err, ErrAuthentication) || len(f.sent) != 1 {
 		t.Fatalf("answerChallenge = %v after sending %d, want a wrapped io.EOF after the response", err, len(f.sent))
 	}
@@ -414,7 +421,7 @@ func TestHandshakeContextCanceled(t *testing.T) {
 func TestDeliverChallengeBadDigest(t *testing.T) {
 	for _, d := range []string{"sha512", "SHA256", "sha1", "{sha256}", "md5 "} {
 		f := &fakeScript{}
-		err := deliverChallenge(testCtx(t), f, []byte("k"), d)
+		err := deliverChallenge(authTestCtx(t), f, []byte("k"), d)
 		if err == nil || errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "unsupported challenge digest") {
 			t.Errorf("digest %q: err = %v, want an unsupported digest error", d, err)
 		}
@@ -505,7 +512,7 @@ func TestHandshakeTranscripts(t *testing.T) {
 		sChallenge := challengeMsg(tr.prefix, sNonce)
 		cChallenge := challengeMsg(tr.prefix, cNonce)
 		t.Run(tr.name+"/server", func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := authTestCtx(t)
 			f := &fakeScript{in: [][]byte{cResp, cChallenge, welcome}}
 			if err := deliverChallengeFrom(ctx, f, key, tr.digest, bytes.NewReader(sNonce)); err != nil {
 				t.Fatal(err)
@@ -518,7 +525,7 @@ func TestHandshakeTranscripts(t *testing.T) {
 			}
 		})
 		t.Run(tr.name+"/client", func(t *testing.T) {
-			ctx := testCtx(t)
+			ctx := authTestCtx(t)
 			f := &fakeScript{in: [][]byte{sChallenge, welcome, sResp}}
 			if err := answerChallenge(ctx, f, key); err != nil {
 				t.Fatal(err)
@@ -533,7 +540,7 @@ func TestHandshakeTranscripts(t *testing.T) {
 	}
 	t.Run("D-wrong-key/server", func(t *testing.T) {
 		f := &fakeScript{in: [][]byte{mustHex(t, trDClientResp)}}
-		err := deliverChallengeFrom(testCtx(t), f, key, "legacy", bytes.NewReader(mustHex(t, trDServerNonce)))
+		err := deliverChallengeFrom(authTestCtx(t), f, key, "legacy", bytes.NewReader(mustHex(t, trDServerNonce)))
 		wantAuthErr(t, err, reasonWrongDigest)
 		if want := [][]byte{challengeMsg(mustHex(t, trDServerNonce)), []byte("#FAILURE#")}; !equalMsgs(f.sent, want) {
 			t.Fatalf("sent %x, want %x", f.sent, want)
@@ -541,7 +548,7 @@ func TestHandshakeTranscripts(t *testing.T) {
 	})
 	t.Run("D-wrong-key/client", func(t *testing.T) {
 		f := &fakeScript{in: [][]byte{challengeMsg(mustHex(t, trDServerNonce)), []byte("#FAILURE#")}}
-		err := answerChallenge(testCtx(t), f, []byte("wrong"))
+		err := answerChallenge(authTestCtx(t), f, []byte("wrong"))
 		wantAuthErr(t, err, reasonRejected)
 		if want := [][]byte{mustHex(t, trDClientResp)}; !equalMsgs(f.sent, want) {
 			t.Fatalf("sent %x, want %x", f.sent, want)
@@ -550,7 +557,7 @@ func TestHandshakeTranscripts(t *testing.T) {
 	t.Run("E-client-without-key", func(t *testing.T) {
 		// The server takes the keyless client's pickle as the response.
 		f := &fakeScript{in: [][]byte{mustHex(t, trPickle)}}
-		err := deliverChallenge(testCtx(t), f, key, "sha256")
+		err := deliverChallenge(authTestCtx(t), f, key, "sha256")
 		wantAuthErr(t, err, "no authkey configured")
 		if len(f.sent) != 2 || string(f.sent[1]) != "#FAILURE#" {
 			t.Fatalf("sent %q, want the challenge and #FAILURE#", f.sent)
@@ -559,7 +566,7 @@ func TestHandshakeTranscripts(t *testing.T) {
 	t.Run("E-server-without-key", func(t *testing.T) {
 		// A keyless server sends its pickle where a challenge belongs.
 		f := &fakeScript{in: [][]byte{mustHex(t, trPickle)}}
-		err := answerChallenge(testCtx(t), f, key)
+		err := answerChallenge(authTestCtx(t), f, key)
 		wantAuthErr(t, err, "expected challenge, got \"\\x80\\x04")
 		wantAuthErr(t, err, "no authkey configured")
 		if len(f.sent) != 0 {
@@ -635,7 +642,7 @@ func TestDeliverChallengeEdges(t *testing.T) {
 				if c.resp != nil {
 					f.in = [][]byte{c.resp(payload)}
 				}
-				err := deliverChallengeFrom(testCtx(t), f, key, digest, bytes.NewReader(nonce))
+				err := deliverChallengeFrom(authTestCtx(t), f, key, digest, bytes.NewReader(nonce))
 				switch c.reason {
 				case "":
 					if err != nil {
@@ -735,7 +742,7 @@ func TestAnswerChallengeEdges(t *testing.T) {
 			if c.verdict != nil {
 				f.in = append(f.in, c.verdict)
 			}
-			err := answerChallenge(testCtx(t), f, key)
+			err := answerChallenge(authTestCtx(t), f, key)
 			switch c.reason {
 			case "":
 				if err != nil {
@@ -827,11 +834,11 @@ func noEOF(err error) error {
 	return err
 }
 
-// startPeer starts testdata/py/auth_peer.py under py with the given mode
+// startAuthPeer starts testdata/py/auth_peer.py under py with the given mode
 // (deliver, answer, server, client), key and deliver digest ("default" or
 // a name), connected to the returned testFrameConn over a Unix socket.
 // wait waits for the script and returns its output line.
-func startPeer(t *testing.T, ctx context.Context, py cpython.Python, mode string, key []byte, digest string) (fc *testFrameConn, wait func() string) {
+func startAuthPeer(t *testing.T, ctx context.Context, py cpython.Python, mode string, key []byte, digest string) (fc *testFrameConn, wait func() string) {
 	t.Helper()
 	script, err := os.ReadFile(filepath.Join("testdata", "py", "auth_peer.py"))
 	if err != nil {
@@ -918,8 +925,8 @@ func TestHandshakeCPython(t *testing.T) {
 				name = "empty-digest"
 			}
 			t.Run("go-deliver/"+name, func(t *testing.T) {
-				ctx := testCtx(t)
-				fc, wait := startPeer(t, ctx, py, "answer", key, "default")
+				ctx := authTestCtx(t)
+				fc, wait := startAuthPeer(t, ctx, py, "answer", key, "default")
 				if err := deliverChallenge(ctx, fc, key, d); err != nil {
 					t.Fatalf("deliverChallenge: %v (python: %s)", err, wait())
 				}
@@ -935,8 +942,8 @@ func TestHandshakeCPython(t *testing.T) {
 		}
 		for _, d := range pyDigests {
 			t.Run("go-answer/"+d, func(t *testing.T) {
-				ctx := testCtx(t)
-				fc, wait := startPeer(t, ctx, py, "deliver", key, d)
+				ctx := authTestCtx(t)
+				fc, wait := startAuthPeer(t, ctx, py, "deliver", key, d)
 				if err := answerChallenge(ctx, fc, key); err != nil {
 					t.Fatalf("answerChallenge: %v (python: %s)", err, wait())
 				}
@@ -956,16 +963,16 @@ func TestHandshakeCPython(t *testing.T) {
 			for _, k := range [][]byte{key, {}} {
 				name := fmt.Sprintf("%s/keylen%d", d, len(k))
 				t.Run("go-server/"+name, func(t *testing.T) {
-					ctx := testCtx(t)
-					fc, wait := startPeer(t, ctx, py, "client", k, "default")
+					ctx := authTestCtx(t)
+					fc, wait := startAuthPeer(t, ctx, py, "client", k, "default")
 					if err := authenticateServer(ctx, fc, k, d); err != nil {
 						t.Fatalf("authenticateServer: %v (python: %s)", err, wait())
 					}
 					checkAfterAuth(t, ctx, fc, wait)
 				})
 				t.Run("go-client/"+name, func(t *testing.T) {
-					ctx := testCtx(t)
-					fc, wait := startPeer(t, ctx, py, "server", k, "default")
+					ctx := authTestCtx(t)
+					fc, wait := startAuthPeer(t, ctx, py, "server", k, "default")
 					if err := authenticateClient(ctx, fc, k, d); err != nil {
 						t.Fatalf("authenticateClient: %v (python: %s)", err, wait())
 					}
@@ -976,8 +983,8 @@ func TestHandshakeCPython(t *testing.T) {
 		// Wrong keys: both sides fail, in both roles.
 		for _, d := range []string{"sha256", "legacy"} {
 			t.Run("wrong-key/go-deliver/"+d, func(t *testing.T) {
-				ctx := testCtx(t)
-				fc, wait := startPeer(t, ctx, py, "answer", []byte("other"), "default")
+				ctx := authTestCtx(t)
+				fc, wait := startAuthPeer(t, ctx, py, "answer", []byte("other"), "default")
 				wantAuthErr(t, deliverChallenge(ctx, fc, key, d), reasonWrongDigest)
 				fc.c.Close() // as CPython drops a failed connection
 				if out := wait(); out != "ERR AuthenticationError digest sent was rejected" {
@@ -986,24 +993,24 @@ func TestHandshakeCPython(t *testing.T) {
 			})
 		}
 		t.Run("wrong-key/go-answer", func(t *testing.T) {
-			ctx := testCtx(t)
-			fc, wait := startPeer(t, ctx, py, "deliver", []byte("other"), "default")
+			ctx := authTestCtx(t)
+			fc, wait := startAuthPeer(t, ctx, py, "deliver", []byte("other"), "default")
 			wantAuthErr(t, answerChallenge(ctx, fc, key), reasonRejected)
 			if out := wait(); out != "ERR AuthenticationError digest received was wrong" {
 				t.Fatalf("python printed %q", out)
 			}
 		})
 		t.Run("wrong-key/go-client", func(t *testing.T) {
-			ctx := testCtx(t)
-			fc, wait := startPeer(t, ctx, py, "server", []byte{}, "default")
+			ctx := authTestCtx(t)
+			fc, wait := startAuthPeer(t, ctx, py, "server", []byte{}, "default")
 			wantAuthErr(t, authenticateClient(ctx, fc, key, "sha256"), reasonRejected)
 			if out := wait(); out != "ERR AuthenticationError digest received was wrong" {
 				t.Fatalf("python printed %q", out)
 			}
 		})
 		t.Run("wrong-key/go-server", func(t *testing.T) {
-			ctx := testCtx(t)
-			fc, wait := startPeer(t, ctx, py, "client", []byte{}, "default")
+			ctx := authTestCtx(t)
+			fc, wait := startAuthPeer(t, ctx, py, "client", []byte{}, "default")
 			wantAuthErr(t, authenticateServer(ctx, fc, key, "sha256"), reasonWrongDigest)
 			fc.c.Close()
 			if out := wait(); out != "ERR AuthenticationError digest sent was rejected" {
