@@ -27,7 +27,7 @@ import (
 // authPending is true while auth.go is a stub in this branch (it returns
 // errors.ErrUnsupported), so the authenticated interop tests are skipped.
 // The lead sets it to false when the handshake is merged.
-const authPending = true
+const authPending = false
 
 // interopTimeout bounds each Python peer and each blocking call on the Go
 // side, so that a broken peer fails the test instead of hanging it.
