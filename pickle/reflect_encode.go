@@ -288,7 +288,7 @@ func (e *encState) mapValue(v reflect.Value, ti *typeInfo) (any, error) {
 	items := make([]Item, 0, v.Len())
 	it := v.MapRange()
 	for it.Next() {
-		k, err := e.typed(it.Key(), kti)
+		k, err := e.key(it.Key(), kti)
 		if err != nil {
 			return nil, err
 		}
@@ -309,6 +309,32 @@ func (e *encState) mapValue(v reflect.Value, ti *typeInfo) (any, error) {
 		}
 	}
 	return d, nil
+}
+
+// key converts a map key: as a value, except that arrays become tuples
+// (which, unlike lists, are hashable).
+func (e *encState) key(v reflect.Value, ti *typeInfo) (any, error) {
+	if ti.flags&(isMarshaler|isPtrMarshaler|isTextMarshaler|isPtrTextMarshaler|isModel|isBytes) == 0 {
+		switch v.Kind() {
+		case reflect.Interface:
+			if v.IsNil() {
+				return nil, nil
+			}
+			return e.key(v.Elem(), infoOf(v.Elem().Type()))
+		case reflect.Array:
+			eti := ti.elemInfo()
+			out := make(Tuple, v.Len())
+			for i := range out {
+				k, err := e.key(v.Index(i), eti)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = k
+			}
+			return out, nil
+		}
+	}
+	return e.typed(v, ti)
 }
 
 // keyTypeOK reports whether map keys of this type convert to hashable
@@ -490,18 +516,12 @@ func (e *encState) model(x any) (r any, changed bool, err error) {
 	return r, true, err
 }
 
-// memoized runs convert for model container x with identity id, once
-// containers are many enough for sharing and cycles to matter.
+// memoized runs convert for model container x with identity id. A
+// container that had to be copied is remembered, so that a container
+// shared in x stays shared in the result. Past startModelMemo containers,
+// containers being converted are remembered too, to find cycles: a cycle
+// is kept as it is when nothing in it changes, and is an error otherwise.
 func (e *encState) memoized(id, x any, convert func() (any, bool, error)) (any, bool, error) {
-	e.visits++
-	if e.visits <= startModelMemo {
-		e.depth++
-		defer func() { e.depth-- }()
-		if e.depth > maxConvertDepth {
-			return nil, false, &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "nesting deeper than 10000 levels"}
-		}
-		return convert()
-	}
 	if m, ok := e.memo[id]; ok {
 		if !m.done {
 			m.backref = true
@@ -509,20 +529,38 @@ func (e *encState) memoized(id, x any, convert func() (any, bool, error)) (any, 
 		}
 		return m.result, m.changed, nil
 	}
-	if e.memo == nil {
-		e.memo = make(map[any]*memoEntry)
+	e.visits++
+	var m *memoEntry
+	if e.visits > startModelMemo {
+		m = &memoEntry{}
+		e.setMemo(id, m)
 	}
-	m := &memoEntry{}
-	e.memo[id] = m
+	e.depth++
+	defer func() { e.depth-- }()
+	if e.depth > maxConvertDepth {
+		return nil, false, &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "nesting deeper than 10000 levels"}
+	}
 	r, changed, err := convert()
 	if err != nil {
 		return nil, false, err
 	}
-	if changed && m.backref {
-		return nil, false, &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "recursive " + pyValueName(x) + " holding Go values that need converting"}
+	switch {
+	case m != nil:
+		if changed && m.backref {
+			return nil, false, &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "recursive " + pyValueName(x) + " holding Go values that need converting"}
+		}
+		m.result, m.changed, m.done = r, changed, true
+	case changed:
+		e.setMemo(id, &memoEntry{result: r, changed: true, done: true})
 	}
-	m.result, m.changed, m.done = r, changed, true
 	return r, changed, nil
+}
+
+func (e *encState) setMemo(id any, m *memoEntry) {
+	if e.memo == nil {
+		e.memo = make(map[any]*memoEntry)
+	}
+	e.memo[id] = m
 }
 
 // modelSlice converts items, copying them only when one changes.
