@@ -25,6 +25,10 @@ func writeGoRepr(b *strings.Builder, v any, depth int) {
 		b.WriteString("...")
 		return
 	}
+	if nilModel(v) {
+		fmt.Fprintf(b, "nil(%T)", v)
+		return
+	}
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("None")

@@ -107,8 +107,13 @@ func (d *decState) pathString() string {
 }
 
 func (d *decState) assign(v reflect.Value, ti *typeInfo, src any) error {
-	// The same Go type: store it as it is.
-	if src != nil && reflect.TypeOf(src) == ti.t {
+	if nilModel(src) {
+		// Never made by decoding; not to be dereferenced.
+		d.mismatch(src, ti.t)
+		return nil
+	}
+	// The same Go type: store it as it is (a *big.Int is copied).
+	if src != nil && reflect.TypeOf(src) == ti.t && ti.t != bigIntPtrType {
 		v.Set(reflect.ValueOf(src))
 		return nil
 	}
@@ -285,6 +290,23 @@ func (d *decState) assign(v reflect.Value, ti *typeInfo, src any) error {
 	}
 	d.mismatch(src, ti.t)
 	return nil
+}
+
+// nilModel reports whether src is a nil pointer of a model type.
+func nilModel(src any) bool {
+	switch x := src.(type) {
+	case *Dict:
+		return x == nil
+	case *Set:
+		return x == nil
+	case *FrozenSet:
+		return x == nil
+	case *Object:
+		return x == nil
+	case *big.Int:
+		return x == nil
+	}
+	return false
 }
 
 // textOfValue returns the text of a str or Python 2 str.

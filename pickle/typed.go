@@ -223,6 +223,9 @@ func unmarshalTarget(v any) (reflect.Value, error) {
 
 // pyValueName names a model value's Python type for error messages.
 func pyValueName(v any) string {
+	if nilModel(v) {
+		return "nil " + reflect.TypeOf(v).String()
+	}
 	switch x := v.(type) {
 	case nil:
 		return "None"
