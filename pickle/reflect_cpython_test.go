@@ -1,7 +1,9 @@
 package pickle
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -187,6 +189,92 @@ for c in json.loads(sys.argv[1]):
 			if !seen[c.Name] {
 				t.Errorf("%s: no result from %s", c.Name, py)
 			}
+		}
+	})
+}
+
+// TestAssignTimeFromCPython decodes the datetime states CPython's own
+// __reduce_ex__ gives, for awkward dates and offsets, and compares them
+// with the instant and offset CPython reports.
+func TestAssignTimeFromCPython(t *testing.T) {
+	script := `
+import sys, datetime, binascii
+D = datetime.datetime
+vals = [D(2020, 2, 29, 23, 59, 59, 999999), D(1, 1, 1), D(9999, 12, 31, 23, 59, 59, 999999)]
+if sys.version_info >= (3, 2):
+    tz = datetime.timezone
+    vals += [
+        D(9999, 12, 31, 23, 59, 59, 999999, tzinfo=tz.utc),
+        D(2021, 11, 7, 1, 30, tzinfo=tz(datetime.timedelta(hours=-5), 'EST')),
+        D(1970, 1, 1, tzinfo=tz(datetime.timedelta(hours=13, minutes=45))),
+        D(2000, 6, 15, 12, tzinfo=tz(-datetime.timedelta(hours=23, minutes=59))),
+    ]
+if sys.version_info >= (3, 6):
+    vals.append(D(2021, 11, 7, 1, 30, fold=1))
+for v in vals:
+    cls, args = v.__reduce_ex__(2)[:2]
+    off, name, offsecs = 'none', '', 0
+    if len(args) == 2:
+        targs = args[1].__reduce_ex__(2)[1]
+        d = targs[0]
+        off = '%d,%d,%d' % (d.days, d.seconds, d.microseconds)
+        if len(targs) == 2:
+            name = targs[1]
+        offsecs = d.days * 86400 + d.seconds
+    # Microseconds since the epoch of the instant, a naive value read as UTC.
+    d = v.replace(tzinfo=None) - D(1970, 1, 1)
+    epoch_us = (d.days * 86400 + d.seconds - offsecs) * 10**6 + d.microseconds
+    print('%s %s %d %d %s' % (binascii.hexlify(args[0]).decode(), off, epoch_us, offsecs, name or '-'))
+`
+	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		t.Parallel()
+		want := 8 // 3 naive, 4 aware, 1 with fold
+		if !py.AtLeast(3, 6) {
+			want = 3 // Python 2 has no datetime.timezone
+		}
+		out, err := py.Output(60*time.Second, script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for line := range strings.Lines(string(out)) {
+			var hexState, off, name string
+			var epochUS, offSecs int64
+			if _, err := fmt.Sscan(line, &hexState, &off, &epochUS, &offSecs, &name); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			state, err := hex.DecodeString(hexState)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := Tuple{state}
+			if off != "none" {
+				var days, secs, us int64
+				if _, err := fmt.Sscanf(off, "%d,%d,%d", &days, &secs, &us); err != nil {
+					t.Fatal(err)
+				}
+				tzArgs := Tuple{&Object{Kind: Reduce, Callable: Global{"datetime", "timedelta"}, Args: Tuple{days, secs, us}}}
+				if name != "-" {
+					tzArgs = append(tzArgs, name)
+				}
+				args = append(args, &Object{Kind: Reduce, Callable: Global{"datetime", "timezone"}, Args: tzArgs})
+			}
+			got, err := assignInto[time.Time](&Object{Kind: Reduce, Callable: Global{"datetime", "datetime"}, Args: args})
+			if err != nil {
+				t.Errorf("%s: %v", strings.TrimSpace(line), err)
+				continue
+			}
+			_, goff := got.Zone()
+			if got.UnixMicro() != epochUS || int64(goff) != offSecs {
+				t.Errorf("%s: got %v (%d µs, offset %d)", strings.TrimSpace(line), got, got.UnixMicro(), goff)
+			}
+			if zn, _ := got.Zone(); name != "-" && zn != name {
+				t.Errorf("%s: zone name %q", strings.TrimSpace(line), zn)
+			}
+			n++
+		}
+		if n != want {
+			t.Errorf("%d datetimes checked, want %d", n, want)
 		}
 	})
 }
