@@ -358,6 +358,15 @@ func TestAssignTypeErrorPaths(t *testing.T) {
 	if !errors.As(err, &ute) || ute.Value != "int 1 key" || ute.Field != "1" {
 		t.Errorf("err = %+v", err)
 	}
+	// Tuple and None keys in a path.
+	_, err = assignInto[map[[2]int]map[any]int8](dictOf(Tuple{int64(1), "x"}, dictOf(nil, int64(1))))
+	if !errors.As(err, &ute) || ute.Field != "(1, x)" || ute.Type != reflect.TypeFor[int]() {
+		t.Errorf("err = %+v", err)
+	}
+	_, err = assignInto[map[[1]int]map[any]int8](dictOf(Tuple{int64(1)}, dictOf(nil, int64(1000))))
+	if !errors.As(err, &ute) || ute.Field != "(1,).None" || ute.Value != "int 1000" {
+		t.Errorf("err = %+v", err)
+	}
 }
 
 // rtHook records what UnmarshalPickle got.

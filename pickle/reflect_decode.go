@@ -38,21 +38,28 @@ func assignValue(dst reflect.Value, src any) error {
 	if err := d.assign(dst, infoOf(dst.Type()), src); err != nil {
 		return err
 	}
+	if ute, ok := d.saved.(*UnmarshalTypeError); ok {
+		ute.Field = d.traceString()
+	}
 	return d.saved
 }
 
 type decState struct {
-	saved  error      // the first type error
-	errs   int        // type errors seen, saved or not
-	path   []pathElem // struct fields and map keys from the root
+	saved error // the first type error
+	errs  int   // type errors seen, saved or not
+	// trace is the path to the first error, innermost first: each
+	// struct or map level adds its field or key when the first error
+	// happened below it, so nothing is tracked until an error.
+	trace  []pathElem
 	depth  int
 	visits int
 	memo   map[decMemoKey]*decMemo
 }
 
 type pathElem struct {
-	name string // a struct field's pickle name, or
-	key  any    // a map key
+	name  string // a struct field's pickle name, or
+	key   any    // a map key
+	isKey bool
 }
 
 type decMemoKey struct {
@@ -69,7 +76,7 @@ type decMemo struct {
 func (d *decState) typeError(value string, t reflect.Type) {
 	d.errs++
 	if d.saved == nil {
-		d.saved = &UnmarshalTypeError{Value: value, Type: t, Field: d.pathString()}
+		d.saved = &UnmarshalTypeError{Value: value, Type: t}
 	}
 }
 
@@ -81,29 +88,71 @@ func (d *decState) mismatch(src any, t reflect.Type) {
 	}
 }
 
-func (d *decState) pathString() string {
-	if len(d.path) == 0 {
+// traced adds a level to the path of the first error if it happened
+// while that level was being stored (hadErr is whether there was an
+// error before).
+func (d *decState) traced(hadErr bool, p pathElem) {
+	if !hadErr && d.saved != nil {
+		d.trace = append(d.trace, p)
+	}
+}
+
+func (d *decState) traceString() string {
+	if len(d.trace) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	for i, p := range d.path {
-		if i > 0 {
+	for i := len(d.trace) - 1; i >= 0; i-- {
+		p := d.trace[i]
+		if i < len(d.trace)-1 {
 			b.WriteByte('.')
 		}
-		switch k := p.key.(type) {
-		case nil:
+		if !p.isKey {
 			b.WriteString(p.name)
-		case string:
-			b.WriteString(k)
-		case ByteString:
-			b.WriteString(string(k))
-		case int64:
-			b.WriteString(strconv.FormatInt(k, 10))
-		default:
-			fmt.Fprint(&b, k)
+			continue
 		}
+		writeKey(&b, p.key)
 	}
 	return b.String()
+}
+
+// writeKey writes a dict key for an error's field path: text as it is,
+// other keys much as Python shows them.
+func writeKey(b *strings.Builder, k any) {
+	switch k := k.(type) {
+	case nil:
+		b.WriteString("None")
+	case bool:
+		if k {
+			b.WriteString("True")
+		} else {
+			b.WriteString("False")
+		}
+	case string:
+		b.WriteString(k)
+	case ByteString:
+		b.WriteString(string(k))
+	case int64:
+		b.WriteString(strconv.FormatInt(k, 10))
+	case float64:
+		b.WriteString(strconv.FormatFloat(k, 'g', -1, 64))
+	case []byte:
+		b.WriteString(strconv.Quote(string(k)))
+	case Tuple:
+		b.WriteByte('(')
+		for i, e := range k {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeKey(b, e)
+		}
+		if len(k) == 1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(')')
+	default:
+		fmt.Fprint(b, k)
+	}
 }
 
 func (d *decState) assign(v reflect.Value, ti *typeInfo, src any) error {
@@ -486,8 +535,7 @@ func (d *decState) storeMap(v reflect.Value, ti *typeInfo, items []Item) error {
 	key := reflect.New(ti.t.Key()).Elem()
 	elem := reflect.New(ti.t.Elem()).Elem()
 	for _, it := range items {
-		d.path = append(d.path, pathElem{key: it.Key})
-		before := d.errs
+		hadErr, before := d.saved != nil, d.errs
 		key.SetZero()
 		if err := d.assign(key, kti, it.Key); err != nil {
 			return err
@@ -497,15 +545,16 @@ func (d *decState) storeMap(v reflect.Value, ti *typeInfo, items []Item) error {
 		}
 		if d.errs != before {
 			// The key did not fit: skip the item.
-			d.path = d.path[:len(d.path)-1]
+			d.traced(hadErr, pathElem{key: it.Key, isKey: true})
 			continue
 		}
 		elem.SetZero()
-		if err := d.assign(elem, eti, it.Value); err != nil {
+		err := d.assign(elem, eti, it.Value)
+		d.traced(hadErr, pathElem{key: it.Key, isKey: true})
+		if err != nil {
 			return err
 		}
 		v.SetMapIndex(key, elem)
-		d.path = d.path[:len(d.path)-1]
 	}
 	return nil
 }
@@ -547,26 +596,29 @@ func (d *decState) storeStruct(v reflect.Value, ti *typeInfo, items []Item) erro
 		case ByteString:
 			name = string(k)
 		default:
-			d.path = append(d.path, pathElem{key: it.Key})
+			hadErr := d.saved != nil
 			d.typeError(pyValueName(it.Key)+" key", ti.t)
-			d.path = d.path[:len(d.path)-1]
+			d.traced(hadErr, pathElem{key: it.Key, isKey: true})
 			continue
 		}
 		f := fields.lookup(name)
 		if f == nil {
 			continue // unknown keys are ignored
 		}
-		d.path = append(d.path, pathElem{name: f.name})
 		fv, err := settableField(v, f.index)
 		if err != nil {
 			d.errs++
 			if d.saved == nil {
 				d.saved = err
 			}
-		} else if err := d.assign(fv, f.typeInfo(), it.Value); err != nil {
+			continue
+		}
+		hadErr := d.saved != nil
+		err = d.assign(fv, f.typeInfo(), it.Value)
+		d.traced(hadErr, pathElem{name: f.name})
+		if err != nil {
 			return err
 		}
-		d.path = d.path[:len(d.path)-1]
 	}
 	return nil
 }
