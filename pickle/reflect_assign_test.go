@@ -535,6 +535,17 @@ func TestAssignTime(t *testing.T) {
 	}
 }
 
+func TestAssignErrorPathObjectKey(t *testing.T) {
+	t.Parallel()
+	selfList := make([]any, 1)
+	selfList[0] = selfList
+	_, err := assignInto[map[int]map[string]int](dictOf(int64(1), dictOf(&Object{Callable: Global{"m", "C"}, Args: Tuple{selfList}}, int64(1))))
+	var ute *UnmarshalTypeError
+	if !errors.As(err, &ute) || ute.Field != "1.m.C object" {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestAssignRecursive(t *testing.T) {
 	t.Parallel()
 	// A list holding itself cannot go into a typed Go value: an error,
@@ -704,6 +715,9 @@ func TestAssignNeverPanics(t *testing.T) {
 		&Object{Callable: Global{"builtins", "complex"}, Args: Tuple{"x"}},
 		&Object{Callable: Global{"datetime", "datetime"}, Args: Tuple{[]byte("0123456789"), &Object{Callable: Global{"datetime", "timezone"}}}},
 		&Object{Callable: Global{"collections", "OrderedDict"}, DictItems: []Item{{[]any{}, nil}}},
+		// An object key holding a recursive list: error paths name it by
+		// type only (fmt would recurse forever).
+		dictOf(&Object{Callable: Global{"m", "C"}, Args: Tuple{selfList}}, int64(1)),
 		struct{}{}, 42, // not model values at all
 	}
 	type S struct {
@@ -717,7 +731,7 @@ func TestAssignNeverPanics(t *testing.T) {
 		new([]int), new([2]any), new(map[string]int), new(map[[2]string]bool), new(map[any]any), new(map[float64]struct{}),
 		new(S), new(*S), new(**S), new(time.Time), new(big.Int), new(*big.Int), new(Tuple), new(*Dict), new(Global),
 		new(ByteString), new(*Object), new(fmt.Stringer), new(error), new(rtText), new(rtHook), new(rtTuple), new(chan int),
-		new(func()), new(struct{ F func() }), new([]map[string][]*int),
+		new(func()), new(struct{ F func() }), new([]map[string][]*int), new(map[int]int),
 	}
 	for _, src := range srcs {
 		for _, dst := range targets {

@@ -111,14 +111,18 @@ func (d *decState) traceString() string {
 			b.WriteString(p.name)
 			continue
 		}
-		writeKey(&b, p.key)
+		writeKey(&b, p.key, 0)
 	}
 	return b.String()
 }
 
 // writeKey writes a dict key for an error's field path: text as it is,
 // other keys much as Python shows them.
-func writeKey(b *strings.Builder, k any) {
+func writeKey(b *strings.Builder, k any, depth int) {
+	if depth > 8 {
+		b.WriteString("...")
+		return
+	}
 	switch k := k.(type) {
 	case nil:
 		b.WriteString("None")
@@ -144,14 +148,15 @@ func writeKey(b *strings.Builder, k any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeKey(b, e)
+			writeKey(b, e, depth+1)
 		}
 		if len(k) == 1 {
 			b.WriteByte(',')
 		}
 		b.WriteByte(')')
 	default:
-		fmt.Fprint(b, k)
+		// Only the type: objects may hold anything, even themselves.
+		b.WriteString(pyValueName(k))
 	}
 }
 
