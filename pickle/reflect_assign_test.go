@@ -52,6 +52,22 @@ func TestAssignStruct(t *testing.T) {
 	}
 }
 
+func TestAssignDisallowUnknownFields(t *testing.T) {
+	t.Parallel()
+	var p rtInner
+	src := dictOf("A", int64(1), "extra", true, "bee", "b")
+	err := assignValueOptions(reflect.ValueOf(&p).Elem(), src, assignOptions{disallowUnknownFields: true})
+	if err == nil || err.Error() != `pickle: unknown field "extra" in Go type pickle.rtInner` {
+		t.Errorf("err = %v", err)
+	}
+	if p != (rtInner{A: 1, B: "b"}) {
+		t.Errorf("the known fields are still stored: %+v", p)
+	}
+	if err := assignValue(reflect.ValueOf(&p).Elem(), src); err != nil {
+		t.Errorf("by default unknown keys are ignored: %v", err)
+	}
+}
+
 func TestAssignExactNameBeforeFolded(t *testing.T) {
 	t.Parallel()
 	type S struct {

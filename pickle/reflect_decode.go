@@ -28,13 +28,26 @@ const (
 // collected: the first *UnmarshalTypeError is returned after everything
 // else has been stored.
 func assignValue(dst reflect.Value, src any) error {
+	return assignValueOptions(dst, src, assignOptions{})
+}
+
+// assignOptions are the Decoder settings the typed layer honours.
+type assignOptions struct {
+	// disallowUnknownFields makes a dict key that matches no struct field
+	// an error (collected like a type mismatch), as
+	// json.Decoder.DisallowUnknownFields does.
+	disallowUnknownFields bool
+}
+
+// assignValueOptions is assignValue with Decoder settings.
+func assignValueOptions(dst reflect.Value, src any, opts assignOptions) error {
 	if !dst.IsValid() {
 		return &InvalidUnmarshalError{}
 	}
 	if !dst.CanSet() {
 		return &InvalidUnmarshalError{Type: dst.Type()}
 	}
-	var d decState
+	d := decState{opts: opts}
 	if err := d.assign(dst, infoOf(dst.Type()), src); err != nil {
 		return err
 	}
@@ -45,6 +58,7 @@ func assignValue(dst reflect.Value, src any) error {
 }
 
 type decState struct {
+	opts  assignOptions
 	saved error // the first type error
 	errs  int   // type errors seen, saved or not
 	// trace is the path to the first error, innermost first: each
@@ -608,7 +622,13 @@ func (d *decState) storeStruct(v reflect.Value, ti *typeInfo, items []Item) erro
 		}
 		f := fields.lookup(name)
 		if f == nil {
-			continue // unknown keys are ignored
+			if d.opts.disallowUnknownFields {
+				d.errs++
+				if d.saved == nil {
+					d.saved = fmt.Errorf("pickle: unknown field %q in Go type %v", name, ti.t)
+				}
+			}
+			continue // unknown keys are otherwise ignored
 		}
 		fv, err := settableField(v, f.index)
 		if err != nil {

@@ -448,6 +448,10 @@ func numberFloat(v any) *big.Float {
 // model converts the contents of a model value; changed is false when
 // it is returned as it is.
 func (e *encState) model(x any) (r any, changed bool, err error) {
+	if nilModel(x) {
+		// A nil *Dict, *big.Int, ... is None.
+		return nil, true, nil
+	}
 	switch m := x.(type) {
 	case nil, bool, int64, float64, string, []byte, ByteArray, ByteString, Global, *big.Int:
 		return x, false, nil
@@ -468,14 +472,8 @@ func (e *encState) model(x any) (r any, changed bool, err error) {
 			return Tuple(out), ch, err
 		})
 	case *Dict:
-		if m == nil {
-			return x, false, nil
-		}
 		return e.memoized(m, x, func() (any, bool, error) { return e.modelDict(m) })
 	case *Set:
-		if m == nil {
-			return x, false, nil
-		}
 		return e.memoized(m, x, func() (any, bool, error) {
 			items, ch, err := e.modelSlice(m.items)
 			if err != nil || !ch {
@@ -490,9 +488,6 @@ func (e *encState) model(x any) (r any, changed bool, err error) {
 			return s, true, nil
 		})
 	case *FrozenSet:
-		if m == nil {
-			return x, false, nil
-		}
 		return e.memoized(m, x, func() (any, bool, error) {
 			items, ch, err := e.modelSlice(m.items)
 			if err != nil || !ch {
@@ -507,9 +502,6 @@ func (e *encState) model(x any) (r any, changed bool, err error) {
 			return s, true, nil
 		})
 	case *Object:
-		if m == nil {
-			return x, false, nil
-		}
 		return e.memoized(m, x, func() (any, bool, error) { return e.modelObject(m) })
 	}
 	r, err = e.value(reflect.ValueOf(x))

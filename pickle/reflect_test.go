@@ -186,6 +186,8 @@ func TestFromGo(t *testing.T) {
 		{"bytearray kept", ByteArray("ba"), ByteArray("ba")},
 		{"global kept", Global{"a", "b"}, Global{"a", "b"}},
 		{"interface holding model", []any{Tuple{}}, []any{Tuple{}}},
+		{"nil model pointers are None", []any{(*Dict)(nil), (*big.Int)(nil), (*Object)(nil)}, []any{nil, nil, nil}},
+		{"nil *big.Int field", struct{ N *big.Int }{}, dictOf("N", nil)},
 		{"conflicting embedded fields dropped", rtConflict{rtConflictA{1, 2}, rtConflictB{3, 4}}, dictOf("OnlyA", int64(2), "OnlyB", int64(4))},
 		{"tagged embedded field wins", rtTaggedWins{rtTagA{1}, rtTagB{2}}, dictOf("X", int64(1))},
 		{"duration is int", 3 * time.Second, int64(3e9)},
