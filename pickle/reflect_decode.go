@@ -392,12 +392,17 @@ func textOfValue(src any) (string, bool) {
 // containers are many, storing a container the pickle shares only once
 // and reporting cycles.
 func (d *decState) container(v reflect.Value, ti *typeInfo, src any, store func() error) error {
-	d.depth++
-	defer func() { d.depth-- }()
-	if d.depth > maxDecodeDepth {
+	if d.depth >= maxDecodeDepth {
 		d.typeError(pyValueName(src)+" nested deeper than 10000 levels", ti.t)
 		return nil
 	}
+	d.depth++
+	err := d.containerAt(v, ti, src, store)
+	d.depth--
+	return err
+}
+
+func (d *decState) containerAt(v reflect.Value, ti *typeInfo, src any, store func() error) error {
 	d.visits++
 	if d.visits <= startDecodeMemo {
 		return store()

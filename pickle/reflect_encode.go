@@ -65,11 +65,34 @@ func (e *encState) value(v reflect.Value) (any, error) {
 }
 
 func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
-	e.depth++
-	defer func() { e.depth-- }()
-	if e.depth > maxConvertDepth {
+	if e.depth >= maxConvertDepth {
 		return nil, &UnsupportedValueError{Value: v, Str: "nesting deeper than 10000 levels (a loop of MarshalPickle methods?) at " + v.Type().String()}
 	}
+	e.depth++
+	r, err := e.convert(v, ti)
+	e.depth--
+	return r, err
+}
+
+// tracked runs convert with k recorded as on the current path, once the
+// path is deep enough for a cycle to be possible.
+func (e *encState) tracked(v reflect.Value, k ptrKey, convert func() (any, error)) (any, error) {
+	if e.depth <= startCycleCheck {
+		return convert()
+	}
+	if _, ok := e.ptrSeen[k]; ok {
+		return nil, &UnsupportedValueError{Value: v, Str: "encountered a cycle via " + v.Type().String()}
+	}
+	if e.ptrSeen == nil {
+		e.ptrSeen = make(map[ptrKey]struct{})
+	}
+	e.ptrSeen[k] = struct{}{}
+	r, err := convert()
+	delete(e.ptrSeen, k)
+	return r, err
+}
+
+func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 	if ti.flags&(isMarshaler|isPtrMarshaler) != 0 {
 		if ti.flags&isMarshaler != 0 {
 			if (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && v.IsNil() {
@@ -130,28 +153,18 @@ func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		if e.depth > startCycleCheck {
-			k := ptrKey{p: v.Pointer(), t: v.Type()}
-			if err := e.enter(v, k); err != nil {
-				return nil, err
-			}
-			defer delete(e.ptrSeen, k)
-		}
-		return e.typed(v.Elem(), ti.elemInfo())
+		return e.tracked(v, ptrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
+			return e.typed(v.Elem(), ti.elemInfo())
+		})
 	case reflect.Struct:
 		return e.structValue(v, ti)
 	case reflect.Map:
 		if v.IsNil() {
 			return nil, nil
 		}
-		if e.depth > startCycleCheck {
-			k := ptrKey{p: v.Pointer(), t: v.Type()}
-			if err := e.enter(v, k); err != nil {
-				return nil, err
-			}
-			defer delete(e.ptrSeen, k)
-		}
-		return e.mapValue(v, ti)
+		return e.tracked(v, ptrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
+			return e.mapValue(v, ti)
+		})
 	case reflect.Slice:
 		if v.IsNil() {
 			return nil, nil
@@ -159,14 +172,9 @@ func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
 		if ti.flags&isBytes != 0 {
 			return v.Bytes(), nil
 		}
-		if e.depth > startCycleCheck && v.Len() > 0 {
-			k := ptrKey{p: v.Pointer(), n: v.Len(), t: v.Type()}
-			if err := e.enter(v, k); err != nil {
-				return nil, err
-			}
-			defer delete(e.ptrSeen, k)
-		}
-		return e.listValue(v, ti)
+		return e.tracked(v, ptrKey{p: v.Pointer(), n: v.Len(), t: v.Type()}, func() (any, error) {
+			return e.listValue(v, ti)
+		})
 	case reflect.Array:
 		if ti.flags&isBytes != 0 {
 			b := make([]byte, v.Len())
@@ -176,18 +184,6 @@ func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
 		return e.listValue(v, ti)
 	}
 	return nil, &UnsupportedTypeError{Type: v.Type()}
-}
-
-// enter records a pointer on the current path, or reports a cycle.
-func (e *encState) enter(v reflect.Value, k ptrKey) error {
-	if _, ok := e.ptrSeen[k]; ok {
-		return &UnsupportedValueError{Value: v, Str: "encountered a cycle via " + v.Type().String()}
-	}
-	if e.ptrSeen == nil {
-		e.ptrSeen = make(map[ptrKey]struct{})
-	}
-	e.ptrSeen[k] = struct{}{}
-	return nil
 }
 
 func (e *encState) marshaler(v reflect.Value, m Marshaler) (any, error) {
@@ -527,12 +523,12 @@ func (e *encState) memoized(id, x any, convert func() (any, bool, error)) (any, 
 		m = &memoEntry{}
 		e.setMemo(id, m)
 	}
-	e.depth++
-	defer func() { e.depth-- }()
-	if e.depth > maxConvertDepth {
+	if e.depth >= maxConvertDepth {
 		return nil, false, &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "nesting deeper than 10000 levels"}
 	}
+	e.depth++
 	r, changed, err := convert()
+	e.depth--
 	if err != nil {
 		return nil, false, err
 	}
