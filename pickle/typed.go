@@ -7,10 +7,12 @@ import (
 )
 
 // Marshaler is implemented by types that choose their own Python form.
-// MarshalPickle returns the value to pickle in their place: usually a value
-// of the model listed in value.go (a *Dict, a Tuple, an *Object, ...), but
-// any value Marshal accepts will do, and it is converted in turn. Returning
-// a value of the Marshaler's own type is an error.
+// MarshalPickle returns the value to pickle in their place: usually a
+// value of the model that decoding into an interface value produces (a
+// [*Dict], a [Tuple], an [*Object], ...), but any value Marshal accepts
+// will do, and it is converted in turn. Returning a value of the
+// Marshaler's own type is an error, a [*MarshalerError], as is an error
+// MarshalPickle returns.
 //
 // A nil pointer whose type implements Marshaler is pickled as None without
 // calling MarshalPickle. A method with a pointer receiver is used when the
@@ -18,9 +20,11 @@ import (
 //
 // # Go to Python
 //
-// Marshal converts Go values as follows. Values of the model types of
-// value.go (Tuple, *Dict, Global, *Object, ByteArray, ...) are pickled as
-// they are; any Go values held inside them are converted by the same rules.
+// Marshal converts Go values as follows. Values of the model types
+// ([Tuple], [*Dict], [*Set], [*FrozenSet], [Global], [*Object],
+// [ByteArray], [ByteString], []any, *big.Int) are pickled as they are, a
+// nil one as None; Go values held inside them are converted by the same
+// rules, in a copy (the value given is never modified).
 //
 //	Go                                 Python
 //	nil, nil pointer/interface         None
@@ -39,6 +43,9 @@ import (
 //	Marshaler                          whatever MarshalPickle returns
 //	encoding.TextMarshaler             str (the text)
 //	chan, func, unsafe.Pointer         *UnsupportedTypeError
+//
+// Unlike encoding/json, a byte array is bytes (not a list) and a []byte is
+// bytes (not base64 text).
 //
 // Struct fields follow encoding/json's rules. Only exported fields are
 // pickled. The tag `pickle:"name,omitempty,omitzero"` renames a field,
@@ -78,8 +85,8 @@ type Marshaler interface {
 
 // Unmarshaler is implemented by types that decode their Python form
 // themselves. UnmarshalPickle receives the decoded value as it would be
-// stored in an interface value (the model of value.go: nil for None, a
-// *Dict, a Tuple, an *Object, ...). It is called for None too, unless the
+// stored in an interface value (nil for None, a [*Dict], a [Tuple], an
+// [*Object], ...). It is called for None too, unless the
 // Unmarshaler is reached through a pointer, which is then set to nil. An
 // error it returns stops decoding and is returned unchanged.
 //
@@ -89,7 +96,7 @@ type Marshaler interface {
 // pointers, maps and slices as needed.
 //
 //	Go target                  accepted Python values
-//	any (empty interface)      anything, stored as its model value (value.go)
+//	any (empty interface)      anything, stored as its model value
 //	other interface            a model value whose Go type implements it
 //	bool                       bool
 //	int and uint kinds         int, if it fits (no bool, no float)
@@ -112,6 +119,9 @@ type Marshaler interface {
 //	encoding.TextUnmarshaler   str, passed to UnmarshalText (other values
 //	                           go by the target's kind)
 //	pointer                    as its target; None sets it to nil
+//	Tuple, []any               list, tuple, set, frozenset (items as they are)
+//	ByteArray                  bytearray, bytes
+//	*Dict, Global, *Object...  a value of that very type, stored as it is
 //
 // None sets a pointer, interface, map or slice to nil and leaves other
 // values unchanged. Dict keys find struct fields by their pickle name
