@@ -352,7 +352,7 @@ func keyTypeOK(ti *typeInfo) bool {
 }
 
 // keyRank orders Python key types for sorting: None, numbers, str, bytes,
-// Python 2 str, tuples, anything else.
+// Python 2 str, tuples, globals, anything else.
 func keyRank(v any) int {
 	switch v.(type) {
 	case nil:
@@ -367,8 +367,10 @@ func keyRank(v any) int {
 		return 4
 	case Tuple:
 		return 5
+	case Global:
+		return 6
 	}
-	return 6
+	return 7 // objects and frozensets: left in map order
 }
 
 // compareKeys is a total order on converted map keys, used to make the
@@ -395,6 +397,9 @@ func compareKeys(a, b any) int {
 		return cmp.Compare(len(x), len(y))
 	case bool, int64, float64, *big.Int:
 		return compareNumbers(a, b)
+	case Global:
+		y := b.(Global)
+		return cmp.Or(strings.Compare(x.Module, y.Module), strings.Compare(x.Name, y.Name))
 	}
 	return 0
 }

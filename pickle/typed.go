@@ -121,6 +121,7 @@ type Marshaler interface {
 //	pointer                    as its target; None sets it to nil
 //	Tuple, []any               list, tuple, set, frozenset (items as they are)
 //	ByteArray                  bytearray, bytes
+//	ByteString                 Python 2 str, str
 //	*Dict, Global, *Object...  a value of that very type, stored as it is
 //
 // None sets a pointer, interface, map or slice to nil and leaves other
