@@ -105,6 +105,14 @@ type rtNode struct {
 	Next *rtNode
 }
 
+type RTInt int
+
+type rtEmbedKinds struct {
+	RTInt                   // exported non-struct: a field named RTInt
+	rtInner   `pickle:"in"` // tagged embedded struct: a field, not promoted
+	rtCelsius               // unexported non-struct: skipped
+}
+
 type rtConflict struct {
 	rtConflictA
 	rtConflictB
@@ -191,6 +199,7 @@ func TestFromGo(t *testing.T) {
 		{"nil *big.Int field", struct{ N *big.Int }{}, dictOf("N", nil)},
 		{"conflicting embedded fields dropped", rtConflict{rtConflictA{1, 2}, rtConflictB{3, 4}}, dictOf("OnlyA", int64(2), "OnlyB", int64(4))},
 		{"tagged embedded field wins", rtTaggedWins{rtTagA{1}, rtTagB{2}}, dictOf("X", int64(1))},
+		{"embedded kinds", rtEmbedKinds{RTInt: 1, rtInner: rtInner{A: 2}, rtCelsius: 3}, dictOf("RTInt", int64(1), "in", dictOf("A", int64(2), "bee", ""))},
 		{"duration is int", 3 * time.Second, int64(3e9)},
 	}
 	for _, c := range cases {
