@@ -256,9 +256,30 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
 	return v, true
 }
 
-// newDictCap returns an empty Dict with room for n items.
+// newDictCap returns an empty Dict with room for n items. A small Dict
+// and its items are one allocation.
 func newDictCap(n int) *Dict {
-	return &Dict{items: make([]Item, 0, n), index: make(map[hashKey]int, n)}
+	var d *Dict
+	switch {
+	case n <= 4:
+		x := new(struct {
+			d   Dict
+			buf [4]Item
+		})
+		d = &x.d
+		d.items = x.buf[:0]
+	case n <= 8:
+		x := new(struct {
+			d   Dict
+			buf [8]Item
+		})
+		d = &x.d
+		d.items = x.buf[:0]
+	default:
+		d = &Dict{items: make([]Item, 0, n)}
+	}
+	d.index = make(map[hashKey]int, n)
+	return d
 }
 
 func (e *encState) listValue(v reflect.Value, ti *typeInfo) (any, error) {

@@ -100,6 +100,10 @@ func (t *rtText) UnmarshalText(p []byte) error {
 
 type rtCelsius float64
 
+type rtBadText struct{}
+
+func (rtBadText) MarshalText() ([]byte, error) { return nil, errRT }
+
 type rtNode struct {
 	Name string
 	Next *rtNode
@@ -381,6 +385,11 @@ func TestFromGoErrors(t *testing.T) {
 			return errors.Is(err, errRT) && errors.As(err, &me) && me.Type == reflect.TypeFor[rtFailing]()
 		}},
 		{"marshaler returning itself", rtSelf{1}, isErr[*MarshalerError]},
+		{"text marshaler error", []rtBadText{{}}, func(err error) bool {
+			var me *MarshalerError
+			return errors.Is(err, errRT) && errors.As(err, &me) && me.Method == "MarshalText" &&
+				err.Error() == "pickle: error calling MarshalText for type pickle.rtBadText: rt failure"
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
