@@ -734,6 +734,9 @@ func TestAssignNeverPanics(t *testing.T) {
 		// An object key holding a recursive list: error paths name it by
 		// type only (fmt would recurse forever).
 		dictOf(&Object{Callable: Global{"m", "C"}, Args: Tuple{selfList}}, int64(1)),
+		// Keys whose parts cannot be Go map keys.
+		dictOf(Tuple{Tuple{int64(1)}, []byte("b")}, int64(1), Tuple{[]byte("x"), nil}, int64(2)),
+		func() any { s := NewFrozenSet(); _ = s.Add(Tuple{Tuple{}}); return s }(),
 		struct{}{}, 42, // not model values at all
 	}
 	type S struct {
@@ -748,6 +751,7 @@ func TestAssignNeverPanics(t *testing.T) {
 		new(S), new(*S), new(**S), new(time.Time), new(big.Int), new(*big.Int), new(Tuple), new(*Dict), new(Global),
 		new(ByteString), new(*Object), new(fmt.Stringer), new(error), new(rtText), new(rtHook), new(rtTuple), new(chan int),
 		new(func()), new(struct{ F func() }), new([]map[string][]*int), new(map[int]int),
+		new(map[[2]any]int), new(map[struct{ A any }]int), new(map[any]bool),
 	}
 	for _, src := range srcs {
 		for _, dst := range targets {

@@ -564,7 +564,8 @@ func (d *decState) storeMap(v reflect.Value, ti *typeInfo, items []Item) error {
 		if err := d.assign(key, kti, it.Key); err != nil {
 			return err
 		}
-		if kti.t.Kind() == reflect.Interface && !key.IsNil() && !key.Elem().Type().Comparable() {
+		if d.errs == before && !key.Comparable() {
+			// An interface in the key holds a slice (a tuple, bytes).
 			d.typeError(pyValueName(it.Key)+" key", kti.t)
 		}
 		if d.errs != before {
@@ -599,7 +600,7 @@ func (d *decState) storeSetMap(v reflect.Value, ti *typeInfo, members []any) err
 		if err := d.assign(key, kti, m); err != nil {
 			return err
 		}
-		if kti.t.Kind() == reflect.Interface && !key.IsNil() && !key.Elem().Type().Comparable() {
+		if d.errs == before && !key.Comparable() {
 			d.typeError(pyValueName(m)+" member", kti.t)
 		}
 		if d.errs != before {
