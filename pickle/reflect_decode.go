@@ -440,11 +440,11 @@ func identity(src any) any {
 	switch x := src.(type) {
 	case []any:
 		if len(x) > 0 {
-			return sliceID{&x[0], len(x)}
+			return sliceID{&x[0], len(x), false}
 		}
 	case Tuple:
 		if len(x) > 0 {
-			return sliceID{&x[0], len(x)}
+			return sliceID{&x[0], len(x), true}
 		}
 	case *Dict, *Set, *FrozenSet, *Object:
 		return x

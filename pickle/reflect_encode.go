@@ -16,8 +16,9 @@ const (
 	// After this many nested pointers, maps and slices, fromGo starts
 	// recording the ones on the current path to detect cycles.
 	startCycleCheck = 100
-	// After this many model containers, fromGo remembers converted ones,
-	// so shared containers are converted once and cycles are found.
+	// After this many model containers, fromGo also remembers the ones
+	// it is converting, to find cycles. (Containers it had to copy are
+	// always remembered, so that shared ones stay shared.)
 	startModelMemo = 64
 	// maxConvertDepth bounds nesting (and loops of MarshalPickle methods).
 	maxConvertDepth = 10000
@@ -53,8 +54,9 @@ type memoEntry struct {
 
 // sliceID identifies a non-empty []any or Tuple by its storage.
 type sliceID struct {
-	p *any
-	n int
+	p     *any
+	n     int
+	tuple bool
 }
 
 func (e *encState) value(v reflect.Value) (any, error) {
@@ -481,7 +483,7 @@ func (e *encState) model(x any) (r any, changed bool, err error) {
 		if len(m) == 0 {
 			return x, false, nil
 		}
-		return e.memoized(sliceID{&m[0], len(m)}, x, func() (any, bool, error) {
+		return e.memoized(sliceID{&m[0], len(m), false}, x, func() (any, bool, error) {
 			out, ch, err := e.modelSlice(m)
 			return out, ch, err
 		})
@@ -489,7 +491,7 @@ func (e *encState) model(x any) (r any, changed bool, err error) {
 		if len(m) == 0 {
 			return x, false, nil
 		}
-		return e.memoized(sliceID{&m[0], len(m)}, x, func() (any, bool, error) {
+		return e.memoized(sliceID{&m[0], len(m), true}, x, func() (any, bool, error) {
 			out, ch, err := e.modelSlice(m)
 			return Tuple(out), ch, err
 		})

@@ -481,6 +481,18 @@ func TestFromGoSharedModel(t *testing.T) {
 	}
 }
 
+func TestFromGoListAndTupleSharingStorage(t *testing.T) {
+	t.Parallel()
+	l := []any{1}
+	got, err := fromGo(reflect.ValueOf([]any{l, Tuple(l), l}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := goRepr(got); g != "[[1], (1), [1]]" {
+		t.Errorf("got %s", g)
+	}
+}
+
 // TestFromGoDeep checks that a long, acyclic chain of pointers is fine
 // (cycle detection must not mistake depth for a cycle).
 func TestFromGoDeep(t *testing.T) {
