@@ -562,6 +562,24 @@ func TestAssignErrorPathObjectKey(t *testing.T) {
 	}
 }
 
+func TestAssignErrorPathLongKeys(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 200)
+	_, err := assignInto[map[string]int](dictOf(long, "x"))
+	var ute *UnmarshalTypeError
+	if !errors.As(err, &ute) || ute.Field != strings.Repeat("é", 50)+"..." {
+		t.Errorf("err = %v", err)
+	}
+	key := make(Tuple, 20)
+	for i := range key {
+		key[i] = int64(i)
+	}
+	_, err = assignInto[map[[20]int]int](dictOf(key, "x"))
+	if !errors.As(err, &ute) || ute.Field != "(0, 1, 2, 3, 4, 5, 6, 7, ...)" {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestAssignRecursive(t *testing.T) {
 	t.Parallel()
 	// A list holding itself cannot go into a typed Go value: an error,

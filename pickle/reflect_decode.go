@@ -131,8 +131,9 @@ func (d *decState) traceString() string {
 }
 
 // writeKey writes a dict key for an error's field path: text as it is,
-// other keys much as Python shows them.
+// other keys much as Python shows them, cut short when long.
 func writeKey(b *strings.Builder, k any, depth int) {
+	const maxText, maxItems = 100, 8
 	if depth > 8 {
 		b.WriteString("...")
 		return
@@ -147,20 +148,24 @@ func writeKey(b *strings.Builder, k any, depth int) {
 			b.WriteString("False")
 		}
 	case string:
-		b.WriteString(k)
+		writeShort(b, k, maxText)
 	case ByteString:
-		b.WriteString(string(k))
+		writeShort(b, string(k), maxText)
 	case int64:
 		b.WriteString(strconv.FormatInt(k, 10))
 	case float64:
 		b.WriteString(strconv.FormatFloat(k, 'g', -1, 64))
 	case []byte:
-		b.WriteString(strconv.Quote(string(k)))
+		b.WriteString(strconv.Quote(string(k[:min(len(k), maxText)])))
 	case Tuple:
 		b.WriteByte('(')
 		for i, e := range k {
 			if i > 0 {
 				b.WriteString(", ")
+			}
+			if i == maxItems {
+				b.WriteString("...")
+				break
 			}
 			writeKey(b, e, depth+1)
 		}
@@ -172,6 +177,22 @@ func writeKey(b *strings.Builder, k any, depth int) {
 		// Only the type: objects may hold anything, even themselves.
 		b.WriteString(pyValueName(k))
 	}
+}
+
+// writeShort writes at most about n bytes of s, not splitting a rune.
+func writeShort(b *strings.Builder, s string, n int) {
+	if len(s) <= n {
+		b.WriteString(s)
+		return
+	}
+	for i := range s {
+		if i >= n {
+			b.WriteString(s[:i])
+			b.WriteString("...")
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 func (d *decState) assign(v reflect.Value, ti *typeInfo, src any) error {
