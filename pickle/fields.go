@@ -41,6 +41,7 @@ const (
 	isBigInt                                 // big.Int
 	isBytes                                  // a slice or array of uint8 without its own marshalers
 	isEmptyIface                             // an interface with no methods
+	hasIface                                 // an interface, or an array or struct holding one
 )
 
 var (
@@ -108,6 +109,9 @@ func newTypeInfo(t reflect.Type) *typeInfo {
 	case t == bigIntType:
 		ti.flags |= isBigInt
 	}
+	if holdsInterface(t, 0) {
+		ti.flags |= hasIface
+	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
@@ -124,6 +128,28 @@ func newTypeInfo(t reflect.Type) *typeInfo {
 		ti.fields = typeFields(t)
 	}
 	return ti
+}
+
+// holdsInterface reports whether a value of type t can hold an interface
+// value in place (not behind a pointer, slice or map): such a map key is
+// comparable only if the dynamic values are.
+func holdsInterface(t reflect.Type, depth int) bool {
+	if depth > 100 {
+		return true // be safe
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Array:
+		return holdsInterface(t.Elem(), depth+1)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsInterface(t.Field(i).Type, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // elemInfo returns the typeInfo of t's element type.

@@ -544,11 +544,15 @@ func dictItems(src any) ([]Item, bool) {
 
 func (d *decState) storeSlice(v reflect.Value, ti *typeInfo, items []any) error {
 	n := len(items)
-	if v.IsNil() || v.Cap() < n {
-		v.Set(reflect.MakeSlice(ti.t, n, n))
-	} else {
-		v.SetLen(n)
+	switch {
+	case n == 0 && v.IsNil():
+		v.Set(reflect.MakeSlice(ti.t, 0, 0)) // an empty list is not None
+	case v.Cap() < n:
+		// Grow allocates only the array (MakeSlice would box a header).
+		v.SetZero()
+		v.Grow(n)
 	}
+	v.SetLen(n)
 	eti := ti.elemInfo()
 	for i, it := range items {
 		e := v.Index(i)
@@ -585,7 +589,7 @@ func (d *decState) storeMap(v reflect.Value, ti *typeInfo, items []Item) error {
 		if err := d.assign(key, kti, it.Key); err != nil {
 			return err
 		}
-		if d.errs == before && !key.Comparable() {
+		if d.errs == before && kti.flags&hasIface != 0 && !key.Comparable() {
 			// An interface in the key holds a slice (a tuple, bytes).
 			d.typeError(pyValueName(it.Key)+" key", kti.t)
 		}
@@ -621,7 +625,7 @@ func (d *decState) storeSetMap(v reflect.Value, ti *typeInfo, members []any) err
 		if err := d.assign(key, kti, m); err != nil {
 			return err
 		}
-		if d.errs == before && !key.Comparable() {
+		if d.errs == before && kti.flags&hasIface != 0 && !key.Comparable() {
 			d.typeError(pyValueName(m)+" member", kti.t)
 		}
 		if d.errs != before {
