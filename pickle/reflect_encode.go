@@ -419,12 +419,26 @@ func compareKeys(a, b any) int {
 		}
 		return cmp.Compare(len(x), len(y))
 	case bool, int64, float64, *big.Int:
-		return compareNumbers(a, b)
+		// Equal numbers of different types (1, 1.0, True) in a fixed
+		// order: they collapse into one Python key.
+		return cmp.Or(compareNumbers(a, b), cmp.Compare(numberRank(a), numberRank(b)))
 	case Global:
 		y := b.(Global)
 		return cmp.Or(strings.Compare(x.Module, y.Module), strings.Compare(x.Name, y.Name))
 	}
 	return 0
+}
+
+func numberRank(v any) int {
+	switch v.(type) {
+	case bool:
+		return 0
+	case int64:
+		return 1
+	case *big.Int:
+		return 2
+	}
+	return 3
 }
 
 func compareNumbers(a, b any) int {

@@ -177,6 +177,7 @@ func TestFromGo(t *testing.T) {
 		{"map array keys", map[[2]int]string{{1, 2}: "a", {0, 5}: "b"}, dictOf(Tuple{int64(0), int64(5)}, "b", Tuple{int64(1), int64(2)}, "a")},
 		{"map any keys", map[any]int{"s": 1, 2: 2, [1]int{3}: 3, 1.5: 4}, dictOf(1.5, int64(4), int64(2), int64(2), "s", int64(1), Tuple{int64(3)}, int64(3))},
 		{"map global keys", map[Global]int{{"b", "x"}: 1, {"a", "y"}: 2, {"a", "b"}: 3}, dictOf(Global{"a", "b"}, int64(3), Global{"a", "y"}, int64(2), Global{"b", "x"}, int64(1))},
+		{"map equal keys collapse", map[any]string{1.0: "float", int64(1): "int", true: "bool", 2: "two"}, dictOf(true, "float", int64(2), "two")},
 		{"map text keys", map[rtText]int{{"a", "b"}: 1}, dictOf("a/b", int64(1))},
 		{"map byte-array keys", map[[2]byte]int{{1, 2}: 1}, dictOf([]byte{1, 2}, int64(1))},
 		{"nil map", map[string]int(nil), nil},

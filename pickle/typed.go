@@ -63,8 +63,9 @@ import (
 // converts to, which must be hashable in Python. Other key types are an
 // *UnsupportedTypeError. Items are sorted by key (numbers by value,
 // strings bytewise, tuples element by element), so the same map always
-// gives the same pickle. Keys that are equal in Python (1 and 1.0) collapse
-// into one item, the later in that order winning.
+// gives the same pickle. Keys that are equal in Python (true, 1 and 1.0)
+// collapse into one item, as in a Python dict: the first key (bool before
+// int before float) with the last value.
 //
 // A time.Time becomes datetime.datetime(..., tzinfo=datetime.timezone(
 // timedelta(seconds=offset))), with datetime.timezone.utc for a zero
