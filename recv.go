@@ -315,7 +315,9 @@ func (c *Conn) tryFill() error {
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			k, rerr = syscall.Read(int(fd), rd.buf[rd.w:])
+			// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
+			// descriptors sent along are kept; read otherwise.
+			k, rerr = c.readNow(int(fd), rd.buf[rd.w:])
 			if rerr != syscall.EINTR {
 				return true
 			}
