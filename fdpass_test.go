@@ -401,3 +401,47 @@ conn.recv_bytes()
 		}
 	})
 }
+
+// BenchmarkUnixRecv compares receiving over a Unix socket read with
+// recvmsg (the default, keeping descriptors) and with plain reads.
+func BenchmarkUnixRecv(b *testing.B) {
+	for _, size := range []int{64, 4096, 1 << 20} {
+		for _, mode := range []string{"recvmsg", "read"} {
+			b.Run(fmt.Sprintf("%s/%d", mode, size), func(b *testing.B) {
+				ctx := context.Background()
+				x, y, err := Pipe(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer x.Close()
+				defer y.Close()
+				if mode == "read" {
+					y.t = y.t.(*unixTransport).UnixConn
+				}
+				msg := make([]byte, size)
+				done := make(chan error, 1)
+				go func() {
+					for range b.N {
+						if err := x.SendBytes(ctx, msg); err != nil {
+							done <- err
+							return
+						}
+					}
+					done <- nil
+				}()
+				buf := make([]byte, size)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					if _, err := y.RecvBytesInto(ctx, buf, 0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := <-done; err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+	}
+}
