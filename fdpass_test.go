@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mpconn/mpconn/internal/cpython"
@@ -443,5 +444,101 @@ func BenchmarkUnixRecv(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestFilesInterleaved queues several messages and files before the
+// receiver reads any.
+func TestFilesInterleaved(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := pipePair(t)
+	const n = 5
+	var rs []*os.File
+	for i := range n {
+		r, w := osPipe(t)
+		rs = append(rs, r)
+		if err := a.Send(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.SendFile(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
+	a.Send(ctx, "end")
+	for i := range n {
+		var got int
+		if err := b.Recv(ctx, &got); err != nil || got != i {
+			t.Fatalf("message %d: got %d, %v", i, got, err)
+		}
+		f, err := b.RecvFile(ctx)
+		if err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		fmt.Fprintf(f, "file %d", i)
+		f.Close()
+	}
+	var end string
+	if err := b.Recv(ctx, &end); err != nil || end != "end" {
+		t.Fatalf("got %q, %v", end, err)
+	}
+	for i, r := range rs {
+		data, err := io.ReadAll(r)
+		if want := fmt.Sprintf("file %d", i); err != nil || string(data) != want {
+			t.Errorf("pipe %d: %q, %v", i, data, err)
+		}
+	}
+}
+
+// TestUnwantedFilesBounded has a peer attach descriptors to the bytes of
+// ordinary messages, which no one claims: the Conn closes them rather than
+// hoard them.
+func TestUnwantedFilesBounded(t *testing.T) {
+	ctx := testCtx(t)
+	c, raw := rawPair(t, nil)
+	r, w := osPipe(t)
+	rc, err := raw.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	}).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wfd := int(w.Fd())
+	const msgs = 10
+	go func() {
+		for i := range msgs {
+			// A one-byte message whose payload byte carries 100 copies of
+			// the pipe's write end.
+			fds := make([]int, 100)
+			for j := range fds {
+				fds[j] = wfd
+			}
+			var serr error
+			rc.Write(func(fd uintptr) bool {
+				if _, serr = unix.Write(int(fd), []byte{0, 0, 0, 1}); serr != nil {
+					return serr != unix.EAGAIN
+				}
+				_, serr = unix.SendmsgN(int(fd), []byte{byte(i)}, unix.UnixRights(fds...), nil, 0)
+				return serr != unix.EAGAIN
+			})
+			if serr != nil {
+				t.Error(serr)
+				return
+			}
+		}
+	}()
+	for i := range msgs {
+		msg, err := c.RecvBytes(ctx)
+		if err != nil || len(msg) != 1 || msg[0] != byte(i) {
+			t.Fatalf("message %d: %v, %v", i, msg, err)
+		}
+		// The read end, the test's write end, and what the Conn holds.
+		if held := pipeLinks(t, r) - 2; held > maxQueuedFDs {
+			t.Fatalf("the Conn holds %d descriptors, more than %d", held, maxQueuedFDs)
+		}
+	}
+	c.Close()
+	if held := pipeLinks(t, r) - 2; held != 0 {
+		t.Fatalf("%d descriptors left after Close", held)
 	}
 }

@@ -38,6 +38,13 @@ import (
 // SCM_MAX_FD.
 const maxSendFDs = 253
 
+// maxQueuedFDs bounds the descriptors a Conn keeps for RecvFiles. A
+// receiver that follows its protocol takes each file before reading past
+// it, and a read stops at the byte that carries descriptors, so only a
+// batch or two ever wait; a peer that sends descriptors no one asks for
+// cannot make the Conn hoard them: past the bound, the oldest are closed.
+const maxQueuedFDs = 2 * maxSendFDs
+
 // oobSize fits the largest SCM_RIGHTS message (SCM_MAX_FD descriptors)
 // and a credentials message.
 var oobSize = unix.CmsgSpace(maxSendFDs*4) + unix.CmsgSpace(unix.SizeofUcred)
@@ -190,6 +197,15 @@ func (u *unixTransport) collect(n int, oob []byte, truncated bool) {
 		return
 	}
 	u.queue = append(u.queue, fdBatch{pos: u.total + int64(n) - 1, fds: fds, truncated: truncated})
+	queued := 0
+	for _, b := range u.queue {
+		queued += len(b.fds)
+	}
+	for len(u.queue) > 1 && queued > maxQueuedFDs {
+		queued -= len(u.queue[0].fds)
+		closeFDs(u.queue[0].fds)
+		u.queue = u.queue[1:]
+	}
 }
 
 // take returns the batch that came with the byte at stream offset pos, if
