@@ -472,3 +472,56 @@ func TestRendezvousAuthKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRendezvousPythonChildAuthKey has CPython children authenticate to a
+// keyed Rendezvous; one with the wrong key does not take the place of the
+// right one.
+func TestRendezvousPythonChildAuthKey(t *testing.T) {
+	if authPending {
+		t.Skip("authPending: the handshake is a stub in this branch; the lead flips authPending when auth.go lands")
+	}
+	const script = `
+import sys
+from multiprocessing.connection import Client
+addr, key = sys.argv[1], sys.argv[2].encode('ascii')
+try:
+    c = Client(addr, authkey=key)
+except Exception as e:
+    sys.stdout.write('refused: %s\n' % type(e).__name__)
+    sys.exit(0)
+c.send_bytes(b'authenticated')
+c.close()
+sys.stdout.write('ok\n')
+`
+	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		ctx := testCtx(t)
+		r, err := NewRendezvous("unix", &ListenOptions{AuthKey: []byte("right")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		out, err := py.Output(30*time.Second, script, r.Address(), "wrong")
+		if err != nil || !strings.HasPrefix(string(out), "refused: AuthenticationError") {
+			t.Fatalf("wrong key: %q, %v", out, err)
+		}
+		cmd := py.Command(ctx, script, r.Address(), "right")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.Wait(ctx)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%v; python stderr: %s", err, stderr.String())
+		}
+		defer c.Close()
+		if msg, err := c.RecvBytes(ctx); err != nil || string(msg) != "authenticated" {
+			t.Fatalf("got %q, %v", msg, err)
+		}
+		if err := cmd.Wait(); err != nil || stdout.String() != "ok\n" {
+			t.Fatalf("python: %v, %q; stderr: %s", err, stdout.String(), stderr.String())
+		}
+	})
+}
