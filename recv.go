@@ -330,7 +330,9 @@ func (c *Conn) read(p []byte) (int, error) {
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			k, rerr = syscall.Read(int(fd), p)
+			// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
+			// descriptors sent along are kept; read otherwise.
+			k, rerr = c.readNow(int(fd), p)
 			if rerr != syscall.EINTR {
 				return true
 			}
