@@ -85,11 +85,16 @@ func osReadable(t *testing.T, c *Conn) bool {
 		t.Fatal(err)
 	}
 	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(p, 0)
-	if err != nil {
-		t.Fatal(err)
+	for {
+		n, err := unix.Poll(p, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
 	}
-	return n > 0
 }
 
 func TestWaitTimeouts(t *testing.T) {
@@ -184,7 +189,7 @@ func TestWaitPartialMessages(t *testing.T) {
 				}
 				frame := append(hdr(size), msg...)
 				half := len(frame) / 2
-				more := make(chan bool)
+				more := make(chan bool, 1)
 				wrote := make(chan error, 1)
 				go func() {
 					_, err := raw.Write(frame[:half])
