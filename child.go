@@ -95,9 +95,18 @@ func StartChild(cmd *exec.Cmd, opts *ChildOptions) (*Child, *Conn, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := end.File() // a blocking copy, as Python expects
+	f, err := end.File()
 	end.Close()
+	if err == nil {
+		// Blocking, as the child expects (Python's Connection does not
+		// handle EAGAIN). O_NONBLOCK belongs to the open socket, which
+		// only the child shares now that end is closed.
+		err = setBlocking(f)
+	}
 	if err != nil {
+		if f != nil {
+			f.Close()
+		}
 		parent.Close()
 		return nil, nil, err
 	}
@@ -199,4 +208,20 @@ func ChildConn(opts *ConnOptions) (*Conn, error) {
 	unix.Close(fd)
 	os.Unsetenv(EnvFD)
 	return c, nil
+}
+
+// setBlocking clears O_NONBLOCK on f's descriptor.
+func setBlocking(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetNonblock(int(fd), false) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("mpconn: StartChild: %w", serr)
+	}
+	return nil
 }
