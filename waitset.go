@@ -48,6 +48,7 @@ type WaitSet struct {
 	closed  atomic.Bool
 	scratch []uint32
 	cands   []candidate
+	ready   []*waitEntry
 }
 
 // waitEntry is one object's membership in one WaitSet.
@@ -288,7 +289,7 @@ func (s *WaitSet) look(ids []uint32) []Waitable {
 	}
 	s.mu.Unlock()
 
-	var ready []*waitEntry
+	ready := s.ready[:0]
 	for _, c := range cands {
 		if s.check(c.e, c.kernel) {
 			ready = append(ready, c.e)
@@ -316,6 +317,8 @@ func (s *WaitSet) look(ids []uint32) []Waitable {
 		}
 	}
 	s.mu.Unlock()
+	clear(ready)
+	s.ready = ready[:0]
 	return out
 }
 

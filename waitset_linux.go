@@ -72,31 +72,17 @@ func (p *epoller) unregister(fd int, id uint32) error {
 }
 
 func (p *epoller) poll(ctx context.Context, block bool, ids []uint32) ([]uint32, error) {
-	var werr error
-	collect := func(fd int) bool {
-		n, err := unix.EpollWait(fd, p.events, 0)
-		if err != nil {
-			if err != unix.EINTR {
-				werr = os.NewSyscallError("epoll_wait", err)
-			}
-			return werr != nil
-		}
-		for _, ev := range p.events[:n] {
-			id := uint32(ev.Fd)
-			if id == wakeID {
-				var b [8]byte
-				unix.Read(p.evfd, b[:])
-			}
-			ids = append(ids, id)
-		}
-		return n > 0
-	}
 	if !block {
-		collect(p.epfd)
-		return ids, werr
+		ids, _, err := p.collect(p.epfd, ids)
+		return ids, err
 	}
+	var werr error
 	stop := watch(ctx, p.f.SetReadDeadline)
-	err := p.rc.Read(func(fd uintptr) bool { return collect(int(fd)) })
+	err := p.rc.Read(func(fd uintptr) bool {
+		var got bool
+		ids, got, werr = p.collect(int(fd), ids)
+		return got || werr != nil
+	})
 	if stop != nil {
 		stop()
 	}
@@ -107,6 +93,27 @@ func (p *epoller) poll(ctx context.Context, block bool, ids []uint32) ([]uint32,
 		return ids, err
 	}
 	return ids, ctx.Err()
+}
+
+// collect appends the keys of the ready descriptors to ids without
+// blocking, and drains the eventfd if it is among them.
+func (p *epoller) collect(epfd int, ids []uint32) ([]uint32, bool, error) {
+	n, err := unix.EpollWait(epfd, p.events, 0)
+	if err == unix.EINTR {
+		return ids, false, nil
+	}
+	if err != nil {
+		return ids, false, os.NewSyscallError("epoll_wait", err)
+	}
+	for _, ev := range p.events[:n] {
+		id := uint32(ev.Fd)
+		if id == wakeID {
+			var b [8]byte
+			unix.Read(p.evfd, b[:])
+		}
+		ids = append(ids, id)
+	}
+	return ids, n > 0, nil
 }
 
 func (p *epoller) wake() {
