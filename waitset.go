@@ -140,7 +140,15 @@ func (s *WaitSet) Add(obj Waitable) error {
 	s.addRegs(e)
 	if err := s.withFD(obj, func(fd int) error { return s.p.register(fd, e.id) }); err != nil {
 		s.drop(e)
+		if s.closed.Load() {
+			return s.closedError("add")
+		}
 		return fmt.Errorf("mpconn: wait set add: %w", err)
+	}
+	if s.closed.Load() {
+		// Close ran meanwhile and may have missed e.
+		s.drop(e)
+		return s.closedError("add")
 	}
 
 	// What is ready already.

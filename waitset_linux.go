@@ -1,3 +1,5 @@
+//go:build !mpconnscan
+
 package mpconn
 
 import (

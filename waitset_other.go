@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix && (!linux || mpconnscan)
 
 package mpconn
 
@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// scanPoller is the portable poller: it watches no descriptor and has
+// scanPoller is the portable poller (on Linux too, with the build tag
+// mpconnscan, to test it): it watches no descriptor and has
 // every Wait round look at every object, sleeping a little (up to 20 ms)
 // between rounds. Correct, but its cost grows with the size of the set.
 type scanPoller struct {

@@ -391,14 +391,19 @@ func raiseFileLimit(t testing.TB, n uint64) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		t.Skipf("getrlimit: %v", err)
 	}
-	if lim.Cur >= n {
+	if uint64(lim.Cur) >= n {
 		return
 	}
 	old := lim
-	lim.Cur = n
-	lim.Max = max(lim.Max, n) // raising the hard limit needs privilege
+	setRlim(&lim.Cur, n)
+	if uint64(lim.Max) < n {
+		setRlim(&lim.Max, n) // raising the hard limit needs privilege
+	}
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		t.Skipf("needs %d open files; the limit is %d (hard %d) and cannot be raised: %v", n, old.Cur, old.Max, err)
 	}
 	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
 }
+
+// setRlim sets a limit field, whose type differs between systems.
+func setRlim[T int64 | uint64](p *T, v uint64) { *p = T(v) }
