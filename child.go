@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,6 +53,7 @@ type Child struct {
 
 	exitMu sync.Mutex
 	exitF  *os.File // the pidfd on Linux, closed once waited for
+	exitRC syscall.RawConn
 }
 
 // StartChild starts cmd with one end of a new duplex [Pipe] and returns

@@ -16,6 +16,13 @@ func (ch *Child) watchExit() bool {
 	}
 	unix.CloseOnExec(fd)
 	ch.exitF = os.NewFile(uintptr(fd), "pidfd")
+	rc, err := ch.exitF.SyscallConn()
+	if err != nil {
+		ch.exitF.Close()
+		ch.exitF = nil
+		return false
+	}
+	ch.exitRC = rc
 	return true
 }
 
@@ -26,11 +33,7 @@ func (ch *Child) exitConn() syscall.RawConn {
 	if ch.exitF == nil {
 		return nil
 	}
-	rc, err := ch.exitF.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
+	return ch.exitRC
 }
 
 // pollExit reports whether the pidfd says the process has exited.
