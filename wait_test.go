@@ -397,3 +397,39 @@ func TestWaitDuplicates(t *testing.T) {
 	got, err := Wait(ctx, -1, d, b, d)
 	wantReady(t, got, err, d, b)
 }
+
+// With authentication the Listener is ready once a handshake has ended,
+// and Accept then returns at once: the connection, or the handshake's
+// error.
+func TestWaitListenerAuth(t *testing.T) {
+	key := []byte("key")
+	l, err := Listen("", &ListenOptions{AuthKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := testCtx(t)
+	dialed := make(chan *Conn, 1)
+	go func() {
+		c, _ := Dial(ctx, l.Address(), &DialOptions{AuthKey: key})
+		dialed <- c
+	}()
+	defer func() {
+		if c := <-dialed; c != nil {
+			c.Close()
+		}
+	}()
+	got, err := Wait(ctx, -1, l)
+	wantReady(t, got, err, l)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	c, err := l.Accept(done)
+	var he *HandshakeError
+	switch {
+	case err == nil:
+		c.Close()
+	case errors.As(err, &he):
+	default:
+		t.Fatalf("accept after wait: %v", err)
+	}
+}
