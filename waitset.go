@@ -26,8 +26,10 @@ import (
 // fallback whose Wait looks at every object in turn.
 //
 // A WaitSet is safe for concurrent use. Calls to Wait are served one at a
-// time; Add and Remove may be called while a Wait is in progress, and
-// take effect for the objects' next readiness.
+// time: a Wait that finds another in progress waits for its turn within
+// its own timeout (a zero timeout returns nothing at once). Add and
+// Remove may be called while a Wait is in progress, and take effect for
+// the objects' next readiness.
 //
 // Remove a Conn from the set before closing it. A Conn closed while in
 // the set is reported ready (its receives fail with [net.ErrClosed]) once
@@ -223,22 +225,28 @@ func (s *WaitSet) Wait(ctx context.Context, timeout time.Duration) ([]Waitable, 
 	if s.closed.Load() {
 		return nil, s.closedError("wait")
 	}
-	select {
-	case s.wlock <- struct{}{}:
-	default:
-		select {
-		case s.wlock <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	defer func() { <-s.wlock }()
 	wctx := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	select {
+	case s.wlock <- struct{}{}:
+	default:
+		if timeout == 0 {
+			return nil, nil // another Wait is looking
+		}
+		select {
+		case s.wlock <- struct{}{}:
+		case <-wctx.Done():
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, nil
+		}
+	}
+	defer func() { <-s.wlock }()
 	block := false
 	for {
 		if s.closed.Load() {

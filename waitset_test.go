@@ -481,3 +481,30 @@ func TestWaitSetStress(t *testing.T) {
 		t.Fatalf("%d left in the set", s.Len())
 	}
 }
+
+// A Wait that finds another in progress waits its turn only within its
+// own timeout.
+func TestWaitSetWaitWhileWaiting(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	a, b := pipePair(t)
+	s.Add(b)
+	cctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Wait(cctx, -1)
+		errc <- err
+	}()
+	// Whether or not the first Wait has started, these return nothing.
+	got, err := s.Wait(ctx, 0)
+	wantReady(t, got, err)
+	got, err = s.Wait(ctx, 10*time.Millisecond)
+	wantReady(t, got, err)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	a.SendBytes(ctx, nil)
+	got, err = s.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+}
