@@ -64,8 +64,14 @@ type Child struct {
 // and MPCONN_AUTHKEY, the authentication key in hexadecimal.
 //
 // The parent keeps no copy of the child's end, so when the child exits
-// the parent's receives return [io.EOF]. Call [Child.Wait] to reap the
-// process.
+// the parent's receives return [io.EOF] (or a connection reset error if
+// the child died with messages it had not read). Call [Child.Wait] to
+// reap the process.
+//
+// The key travels in the environment, which processes of the same user
+// can read (/proc/PID/environ on Linux); CPython hands it down through a
+// pipe instead. Give children that need no key a key of their own in
+// ChildOptions.AuthKey.
 //
 // A Go child picks up its end with [ChildConn]. A Python child (any
 // CPython from 2.7) wraps the descriptor in a Connection:
