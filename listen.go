@@ -52,7 +52,7 @@ type Listener struct {
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
-	queue  chan accepted
+	queue  acceptQueue
 	slots  chan struct{} // bounds concurrent handshakes
 	wg     sync.WaitGroup
 
@@ -116,7 +116,7 @@ func Listen(address string, opts *ListenOptions) (*Listener, error) {
 		l.address = l.nl.Addr().String()
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
-	l.queue = make(chan accepted)
+	l.queue.init()
 	l.slots = make(chan struct{}, maxHandshakes)
 	l.wg.Add(1)
 	go l.serve()
@@ -153,20 +153,20 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, l.closedError()
 	default:
 	}
-	select {
-	case a := <-l.queue:
-		if a.err != nil {
-			return nil, a.err
-		}
-		l.mu.Lock()
-		l.last = a.c.RemoteAddr()
-		l.mu.Unlock()
-		return a.c, nil
-	case <-ctx.Done():
-		return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: ctx.Err()}
-	case <-l.ctx.Done():
+	a, ok, err := l.queue.pop(ctx)
+	if err != nil {
+		return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: err}
+	}
+	if !ok {
 		return nil, l.closedError()
 	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	l.mu.Lock()
+	l.last = a.c.RemoteAddr()
+	l.mu.Unlock()
+	return a.c, nil
 }
 
 func (l *Listener) closedError() error {
@@ -249,12 +249,8 @@ func (l *Listener) handshake(c *Conn) {
 
 // deliver hands a result to Accept, or drops it when the Listener closes.
 func (l *Listener) deliver(a accepted) {
-	select {
-	case l.queue <- a:
-	case <-l.ctx.Done():
-		if a.c != nil {
-			a.c.Close()
-		}
+	if !l.queue.push(a, l.ctx.Done()) && a.c != nil {
+		a.c.Close()
 	}
 }
 
@@ -264,6 +260,9 @@ func (l *Listener) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		l.cancel()
+		for _, c := range l.queue.close() {
+			c.Close()
+		}
 		err = l.nl.Close()
 		l.wg.Wait()
 		if l.path != "" {
