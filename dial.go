@@ -2,6 +2,7 @@ package mpconn
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"time"
 )
@@ -24,6 +25,13 @@ type DialOptions struct {
 
 	// Conn configures the connection.
 	Conn *ConnOptions
+
+	// TLSConfig turns TLS on: after connecting, Dial runs a TLS handshake
+	// as the client, bounded by ctx and HandshakeTimeout, before the HMAC
+	// handshake (if AuthKey is set). Without a ServerName, the host of a
+	// TCP address is used for verification, as tls.Dial does. Nil means
+	// no TLS.
+	TLSConfig *tls.Config
 }
 
 // Dial connects to the Listener at address (see [ParseAddress] for the
@@ -46,11 +54,6 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	c := NewConn(nc, o.Conn)
-	c.network = network
-	if o.AuthKey == nil {
-		return c, nil
-	}
 	hctx := ctx
 	if o.HandshakeTimeout >= 0 {
 		t := o.HandshakeTimeout
@@ -60,6 +63,17 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 		var cancel context.CancelFunc
 		hctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
+	}
+	if o.TLSConfig != nil {
+		raddr := nc.RemoteAddr()
+		if nc, err = clientTLS(hctx, nc, network, addr, o.TLSConfig); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+		}
+	}
+	c := NewConn(nc, o.Conn)
+	c.network = network
+	if o.AuthKey == nil {
+		return c, nil
 	}
 	if err := authenticateClient(hctx, c, o.AuthKey, o.AuthDigest); err != nil {
 		c.Close()
