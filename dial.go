@@ -3,7 +3,9 @@ package mpconn
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -49,8 +51,7 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, addr)
+	nc, err := dialRetry(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -80,4 +81,27 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: c.RemoteAddr(), Err: err}
 	}
 	return c, nil
+}
+
+// dialRetry connects to addr. A Unix socket's connect fails at once with
+// EAGAIN while the listener's backlog is full (the net package does not
+// wait, unlike a blocking connect in CPython); dialRetry then tries again,
+// with a growing pause, until ctx is done.
+func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	delay := time.Millisecond
+	for {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err == nil || network != "unix" || !errors.Is(err, syscall.EAGAIN) {
+			return nc, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
 }
