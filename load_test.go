@@ -264,7 +264,7 @@ func manyGoroutines(ctx context.Context, from, to *Conn, senders, each, receiver
 		}()
 	}
 	var mu sync.Mutex
-	next := make([]int, senders)     // with one receiver: the expected seq per sender
+	next := make([]int, senders)    // with one receiver: the expected seq per sender
 	seen := make([][]bool, senders) // with several: exactly once
 	for s := range seen {
 		seen[s] = make([]bool, each)
