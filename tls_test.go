@@ -1,6 +1,7 @@
 package mpconn
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -380,5 +381,112 @@ func TestTLSPlainClientRejected(t *testing.T) {
 	var b [1]byte
 	if _, err := silent.Read(b[:]); !errors.Is(err, context.DeadlineExceeded) && !isTimeout(err) {
 		t.Fatalf("silent client: %v, want a read timeout (still connected)", err)
+	}
+}
+
+// tlsPair returns both ends of a TLS connection through a Listener.
+func tlsPair(t *testing.T, ctx context.Context) (server, client *Conn) {
+	t.Helper()
+	pki := newTestPKI(t, "pair")
+	l, err := Listen("127.0.0.1:0", &ListenOptions{TLSConfig: pki.serverConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cc := make(chan *Conn, 1)
+	go func() {
+		c, err := Dial(ctx, l.Address(), &DialOptions{TLSConfig: pki.clientConfig()})
+		if err != nil {
+			t.Error(err)
+		}
+		cc <- c
+	}()
+	s, err := l.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-cc
+	if c == nil {
+		s.Close()
+		t.FailNow()
+	}
+	t.Cleanup(func() { s.Close(); c.Close() })
+	return s, c
+}
+
+// The Conn's promise for a cancelled send (the rest of the message goes
+// out before the next one) over TLS.
+//
+// Fails at the time of writing: a write deadline (how a cancelled send
+// interrupts the write) leaves a crypto/tls connection permanently
+// broken ("tls: ... write ... i/o timeout" on every later write), so the
+// rest of the message can never be written and the peer waits for it
+// forever. The library must either not interrupt TLS writes part way
+// through a record stream, or mark the Conn unwritable and document that
+// a cancelled send on TLS ends the connection.
+func TestTLSCancelledSendKeepsFraming(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := tlsPair(t, ctx)
+	big := make([]byte, 16<<20) // larger than the socket buffers
+	for i := range big {
+		big[i] = byte(i % 253)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err := a.SendBytes(cctx, big)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send with nobody reading: %v, want a deadline error", err)
+	}
+	type result struct {
+		msgs [][]byte
+		err  error
+	}
+	recvd := make(chan result, 1)
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	go func() {
+		var r result
+		for range 2 {
+			m, err := b.RecvBytes(rctx)
+			if err != nil {
+				r.err = err
+				break
+			}
+			r.msgs = append(r.msgs, m)
+		}
+		recvd <- r
+	}()
+	if err := a.SendBytes(ctx, []byte("second")); err != nil {
+		// The receiver would wait for the rest of the first message
+		// forever.
+		t.Fatalf("the send after a cancelled one failed: %v: the rest of the first message is lost and the peer is left mid-message", err)
+	}
+	r := <-recvd
+	if r.err != nil || len(r.msgs) != 2 || !bytes.Equal(r.msgs[0], big) || string(r.msgs[1]) != "second" {
+		t.Fatalf("received %d messages, %v", len(r.msgs), r.err)
+	}
+}
+
+// A cancelled receive over TLS keeps its place in the stream, as on any
+// other transport.
+func TestTLSCancelledRecvKeepsFraming(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := tlsPair(t, ctx)
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.RecvBytes(cctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("receive with nothing sent: %v", err)
+	}
+	if ok, err := b.Poll(ctx, 0); ok || err != nil {
+		t.Fatalf("Poll(0) with nothing sent: %v %v", ok, err)
+	}
+	if err := a.SendBytes(ctx, []byte("after the cancel")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Poll(ctx, -1); !ok || err != nil {
+		t.Fatalf("Poll(-1): %v %v", ok, err)
+	}
+	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "after the cancel" {
+		t.Fatalf("got %q, %v", m, err)
 	}
 }
