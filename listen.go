@@ -2,6 +2,7 @@ package mpconn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -38,6 +39,14 @@ type ListenOptions struct {
 
 	// Conn configures the accepted connections.
 	Conn *ConnOptions
+
+	// TLSConfig turns TLS on: every accepted connection runs a TLS
+	// handshake as the server, bounded by HandshakeTimeout, before the
+	// HMAC handshake (if AuthKey is set) and before Accept returns it. It
+	// must hold a certificate (Certificates or GetCertificate). Nil means
+	// no TLS. A CPython peer cannot speak TLS unless its socket is
+	// wrapped on the Python side too.
+	TLSConfig *tls.Config
 }
 
 // Listener accepts connections, like CPython's multiprocessing.connection
@@ -210,9 +219,9 @@ func (l *Listener) serve() {
 			}
 		}
 		delay = 0
-		c := NewConn(nc, l.opts.Conn)
+		c := NewConn(l.wrapTLS(nc), l.opts.Conn)
 		c.network = l.network
-		if l.opts.AuthKey == nil {
+		if l.opts.AuthKey == nil && l.opts.TLSConfig == nil {
 			l.deliver(accepted{c: c})
 			continue
 		}
@@ -236,7 +245,11 @@ func (l *Listener) handshake(c *Conn) {
 		ctx, cancel = context.WithTimeout(ctx, l.opts.HandshakeTimeout)
 		defer cancel()
 	}
-	if err := authenticateServer(ctx, c, l.opts.AuthKey, l.opts.AuthDigest); err != nil {
+	err := serverTLSHandshake(ctx, c)
+	if err == nil && l.opts.AuthKey != nil {
+		err = authenticateServer(ctx, c, l.opts.AuthKey, l.opts.AuthDigest)
+	}
+	if err != nil {
 		c.Close()
 		if l.ctx.Err() != nil {
 			return
