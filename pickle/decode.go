@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // Limits bounds the resources a [Decoder] spends on one pickle. A zero
@@ -56,7 +57,7 @@ func (l Limits) withDefaults() Limits {
 // budgetBase and budgetPerByte set the allocation budget: budgetBase
 // units plus budgetPerByte units per input byte read so far.
 const (
-	budgetBase    = 16 << 20
+	budgetBase    = 4 << 20
 	budgetPerByte = 64
 )
 
@@ -255,6 +256,38 @@ type decodeState struct {
 	builders []*listBuilder
 	nb       int
 	fixups   []fixup
+	arena    []byte // backing store for short strings
+	boxes    boxes
+	stackHW  int    // high-water mark of the stack
+}
+
+// arenaChunk is the size of the blocks short strings are copied into, so
+// that a message of many short strings costs a few allocations, not one
+// per string.
+const (
+	arenaChunk = 512
+	arenaMax   = 64
+)
+
+// newString copies b into a string, sharing an arena block for short ones.
+func (st *decodeState) newString(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > arenaMax {
+		return string(b)
+	}
+	if cap(st.arena)-len(st.arena) < n {
+		size := arenaChunk
+		if st.in.r == nil && st.in.avail()+n < size {
+			size = st.in.avail() + n // no more string bytes can follow
+		}
+		st.arena = make([]byte, 0, size)
+	}
+	i := len(st.arena)
+	st.arena = append(st.arena, b...)
+	return unsafe.String(&st.arena[i], n)
 }
 
 func (st *decodeState) syntax(msg string) error {
@@ -313,6 +346,9 @@ func (st *decodeState) push(v any) error {
 		return st.limit("items", st.limits.MaxItems)
 	}
 	st.stack = append(st.stack, v)
+	if len(st.stack) > st.stackHW {
+		st.stackHW = len(st.stack)
+	}
 	return nil
 }
 
@@ -415,8 +451,11 @@ func (st *decodeState) memoGet(idx uint64) (any, error) {
 
 // reset drops every reference the state holds, keeping its buffers.
 func (st *decodeState) reset() {
-	release(st.stack[:cap(st.stack)])
+	release(st.stack[:max(st.stackHW, len(st.stack))])
 	st.stack = st.stack[:0]
+	st.stackHW = 0
+	st.arena = nil
+	st.boxes.reset()
 	st.marks = st.marks[:0]
 	release(st.memo)
 	st.memo = st.memo[:0]
@@ -536,7 +575,7 @@ func (st *decodeState) str(b []byte) (any, error) {
 	if !validPyUTF8(b) {
 		return nil, st.syntax("str is not valid UTF-8 ('surrogatepass')")
 	}
-	return string(b), nil
+	return st.boxes.str(st.newString(b)), nil
 }
 
 func copyBytes(b []byte) []byte {
@@ -694,17 +733,17 @@ func (st *decodeState) run() (any, error) {
 		case opBinInt1:
 			var b []byte
 			if b, err = st.data(1); err == nil {
-				err = st.push(int64(b[0]))
+				err = st.push(st.boxes.int(int64(b[0])))
 			}
 		case opBinInt2:
 			var b []byte
 			if b, err = st.data(2); err == nil {
-				err = st.push(int64(le16(b)))
+				err = st.push(st.boxes.int(int64(le16(b))))
 			}
 		case opBinInt:
 			var b []byte
 			if b, err = st.data(4); err == nil {
-				err = st.push(int64(int32(le32(b))))
+				err = st.push(st.boxes.int(int64(int32(le32(b)))))
 			}
 		case opLong1, opLong4:
 			var n int
@@ -758,7 +797,7 @@ func (st *decodeState) run() (any, error) {
 		case opBinFloat:
 			var b []byte
 			if b, err = st.data(8); err == nil {
-				err = st.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+				err = st.push(st.boxes.float(math.Float64frombits(binary.BigEndian.Uint64(b))))
 			}
 		case opFloat:
 			var line []byte
@@ -802,7 +841,7 @@ func (st *decodeState) run() (any, error) {
 			if !ok {
 				return nil, st.syntax("bad raw-unicode-escape data in UNICODE")
 			}
-			err = st.push(s)
+			err = st.push(st.newString(s))
 		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
 			var n int
 			switch op {
@@ -851,7 +890,7 @@ func (st *decodeState) run() (any, error) {
 			}
 			var b []byte
 			if b, err = st.data(n); err == nil {
-				err = st.push(ByteString(b))
+				err = st.push(ByteString(st.newString(b)))
 			}
 		case opString:
 			var line []byte
@@ -866,7 +905,7 @@ func (st *decodeState) run() (any, error) {
 			if !ok {
 				return nil, st.syntax("bad escape in STRING")
 			}
-			err = st.push(ByteString(s))
+			err = st.push(ByteString(st.newString(s)))
 
 		// Containers.
 		case opEmptyList:
@@ -992,14 +1031,14 @@ func (st *decodeState) run() (any, error) {
 			if !validPyUTF8(line) {
 				return nil, st.syntax("GLOBAL module name is not UTF-8")
 			}
-			module := string(line)
+			module := st.newString(line)
 			if line, err = in.line(); err != nil {
 				return nil, st.readErr(err)
 			}
 			if !validPyUTF8(line) {
 				return nil, st.syntax("GLOBAL name is not UTF-8")
 			}
-			err = st.push(st.global(module, string(line)))
+			err = st.push(st.global(module, st.newString(line)))
 		case opStackGlobal:
 			var name, module any
 			if name, err = st.pop(); err != nil {
@@ -1081,14 +1120,14 @@ func (st *decodeState) run() (any, error) {
 				if !validPyUTF8(line) {
 					return nil, st.syntax("INST module name is not UTF-8")
 				}
-				module := string(line)
+				module := st.newString(line)
 				if line, err = in.line(); err != nil {
 					return nil, st.readErr(err)
 				}
 				if !validPyUTF8(line) {
 					return nil, st.syntax("INST name is not UTF-8")
 				}
-				cls = st.global(module, string(line))
+				cls = st.global(module, st.newString(line))
 			}
 			var items []any
 			if items, err = st.popMark(); err != nil {

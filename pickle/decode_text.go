@@ -107,7 +107,7 @@ func decodePyRune(s string) (rune, int) {
 // rawUnicodeEscapeDecode decodes Python's raw-unicode-escape codec:
 // \uXXXX and \UXXXXXXXX escapes (after an odd number of backslashes), every
 // other byte a Latin-1 code point.
-func rawUnicodeEscapeDecode(b []byte) (string, bool) {
+func rawUnicodeEscapeDecode(b []byte) ([]byte, bool) {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); {
 		c := b[i]
@@ -134,23 +134,23 @@ func rawUnicodeEscapeDecode(b []byte) (string, bool) {
 			n = 8
 		}
 		if j+1+n > len(b) {
-			return "", false
+			return nil, false
 		}
 		v, err := strconv.ParseUint(string(b[j+1:j+1+n]), 16, 32)
 		if err != nil || v > 0x10ffff {
-			return "", false
+			return nil, false
 		}
 		out = appendPyRune(out, rune(v))
 		i = j + 1 + n
 	}
-	return string(out), true
+	return out, true
 }
 
 // escapeDecode decodes the backslash escapes of a Python 2 str literal
 // (codecs.escape_decode), as the STRING opcode requires.
-func escapeDecode(b []byte) (string, bool) {
+func escapeDecode(b []byte) ([]byte, bool) {
 	if bytes.IndexByte(b, '\\') < 0 {
-		return string(b), true
+		return b, true
 	}
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
@@ -161,7 +161,7 @@ func escapeDecode(b []byte) (string, bool) {
 		}
 		i++
 		if i >= len(b) {
-			return "", false // trailing backslash
+			return nil, false // trailing backslash
 		}
 		switch c = b[i]; c {
 		case '\n':
@@ -190,11 +190,11 @@ func escapeDecode(b []byte) (string, bool) {
 			out = append(out, byte(v))
 		case 'x':
 			if i+2 >= len(b) {
-				return "", false
+				return nil, false
 			}
 			v, err := strconv.ParseUint(string(b[i+1:i+3]), 16, 8)
 			if err != nil {
-				return "", false
+				return nil, false
 			}
 			out = append(out, byte(v))
 			i += 2
@@ -202,7 +202,7 @@ func escapeDecode(b []byte) (string, bool) {
 			out = append(out, '\\', c)
 		}
 	}
-	return string(out), true
+	return out, true
 }
 
 // latin1 encodes s (a Python str) in Latin-1, failing for code points
@@ -228,14 +228,37 @@ func latin1(s string) ([]byte, bool) {
 // reducePattern recognises the REDUCE calls CPython writes for built-in
 // types at old protocols and returns the value they build, without calling
 // anything: bytes as _codecs.encode(str, 'latin1') or bytes(), bytearray
-// from bytes or (str, 'latin-1'), set and frozenset from a list. It
-// returns false for anything else (which becomes an *Object).
+// from bytes or (str, 'latin-1'), set and frozenset from a list, a nested
+// class name as getattr(class, name), and copyreg.__newobj_ex__(cls, args,
+// kwargs) as a NewObjEx object. It returns false for anything else (which
+// becomes an *Object).
 func (st *decodeState) reducePattern(callable any, args Tuple) (any, bool, error) {
 	g, ok := callable.(Global)
 	if !ok {
 		return nil, false, nil
 	}
 	switch g {
+	case Global{"builtins", "getattr"}:
+		// getattr(class, name): how CPython writes a nested qualified
+		// name below protocol 4; protocol 4 writes the same as one global.
+		if len(args) == 2 {
+			parent, ok1 := args[0].(Global)
+			name, ok2 := args[1].(string)
+			if ok1 && ok2 && name != "" {
+				return Global{parent.Module, parent.Name + "." + name}, true, nil
+			}
+		}
+	case Global{"copyreg", "__newobj_ex__"}:
+		// cls.__new__(cls, *args, **kwargs) below protocol 4.
+		if len(args) == 3 {
+			a, ok1 := args[1].(Tuple)
+			kw, ok2 := args[2].(*Dict)
+			if ok1 && ok2 {
+				o := &Object{Kind: NewObjEx, Callable: args[0], Args: a, Kwargs: kw}
+				st.note(&o.Callable)
+				return o, true, nil
+			}
+		}
 	case Global{"_codecs", "encode"}:
 		if len(args) == 2 && isLatin1Name(args[1]) {
 			if s, ok := args[0].(string); ok {

@@ -123,25 +123,68 @@ type encodeState struct {
 	proto      int
 	framing    bool
 	frameStart int
-	memo       map[memoKey]uint32
+	memo       memoTable
 	gmemo      map[Global]uint32
 	memoLen    uint32
 	depth      int
 }
 
-func (e *encodeState) reset() {
-	clear(e.memo)
-	clear(e.gmemo)
-	if len(e.memo) > 1<<16 {
-		e.memo = nil
+// memoTable maps memoized values to their memo index: a short list
+// searched linearly (cheaper than hashing for small messages), then a map.
+type memoTable struct {
+	list []memoEntry
+	m    map[memoKey]uint32
+}
+
+type memoEntry struct {
+	k   memoKey
+	idx uint32
+}
+
+const memoListMax = 24
+
+func (t *memoTable) get(k memoKey) (uint32, bool) {
+	if t.m != nil {
+		idx, ok := t.m[k]
+		return idx, ok
 	}
+	for i := range t.list {
+		if t.list[i].k == k {
+			return t.list[i].idx, true
+		}
+	}
+	return 0, false
+}
+
+func (t *memoTable) put(k memoKey, idx uint32) {
+	if t.m != nil {
+		t.m[k] = idx
+		return
+	}
+	t.list = append(t.list, memoEntry{k, idx})
+	if len(t.list) > memoListMax {
+		t.m = make(map[memoKey]uint32, 2*len(t.list))
+		for _, e := range t.list {
+			t.m[e.k] = e.idx
+		}
+	}
+}
+
+func (t *memoTable) reset() {
+	clear(t.list)
+	t.list = t.list[:0]
+	t.m = nil
+}
+
+func (e *encodeState) reset() {
+	e.memo.reset()
+	clear(e.gmemo)
 	e.memoLen = 0
 	e.depth = 0
 }
 
 func (e *encodeState) marshal(v any, proto int) error {
-	if e.memo == nil {
-		e.memo = make(map[memoKey]uint32)
+	if e.gmemo == nil {
 		e.gmemo = make(map[Global]uint32)
 	}
 	e.proto = proto
@@ -238,7 +281,7 @@ func (e *encodeState) putOp(idx uint32) {
 
 // memoPut memoizes the value just written, under key k.
 func (e *encodeState) memoPut(k memoKey) {
-	e.memo[k] = e.memoLen
+	e.memo.put(k, e.memoLen)
 	e.memoize()
 }
 
@@ -254,7 +297,7 @@ func (e *encodeState) memoGet(idx uint32) {
 
 // lookup writes a memo GET and returns true when k was memoized.
 func (e *encodeState) lookup(k memoKey) bool {
-	if idx, ok := e.memo[k]; ok {
+	if idx, ok := e.memo.get(k); ok {
 		e.memoGet(idx)
 		return true
 	}
@@ -538,7 +581,7 @@ func (e *encodeState) saveBytes(b []byte) error {
 		if len(b) == 0 {
 			err = e.saveReduce(Global{"builtins", "bytes"}, nil)
 		} else {
-			err = e.saveReduce(Global{"_codecs", "encode"}, Tuple{latin1Str(b), "latin1"})
+			err = e.saveLatin1(b)
 		}
 		if err != nil {
 			return err
@@ -560,6 +603,32 @@ func (e *encodeState) saveBytes(b []byte) error {
 	e.memoPut(k)
 	return nil
 }
+
+// saveLatin1 writes _codecs.encode(b decoded as Latin-1, 'latin1'), the
+// decoded string being a temporary that must not be confused (by its
+// address) with any other string.
+func (e *encodeState) saveLatin1(b []byte) error {
+	if err := e.save(Global{"_codecs", "encode"}); err != nil {
+		return err
+	}
+	s := latin1Str(b)
+	if uint64(len(s)) > 0xffffffff {
+		return &UnsupportedValueError{Value: "", Str: "bytes larger than 4 GiB needs protocol 4"}
+	}
+	e.payload(opBinUnicode, 4, s)
+	e.memoize()
+	if err := e.save(latin1Name); err != nil {
+		return err
+	}
+	e.op(opTuple2)
+	e.memoize()
+	e.op(opReduce)
+	return nil
+}
+
+// latin1Name is one string, so that every bytes object shares it in the
+// memo, as CPython's interned 'latin1' is.
+var latin1Name = "latin1"
 
 // latin1Str decodes b as Latin-1.
 func latin1Str(b []byte) string {
@@ -710,7 +779,7 @@ func (e *encodeState) saveTuple(t Tuple) error {
 				return err
 			}
 		}
-		if idx, ok := e.memo[k]; ok {
+		if idx, ok := e.memo.get(k); ok {
 			// Recursive: the tuple was written while writing its items.
 			for range t {
 				e.op(opPop)
@@ -728,7 +797,7 @@ func (e *encodeState) saveTuple(t Tuple) error {
 			return err
 		}
 	}
-	if idx, ok := e.memo[k]; ok {
+	if idx, ok := e.memo.get(k); ok {
 		e.op(opPopMark)
 		e.memoGet(idx)
 		return nil
@@ -876,7 +945,7 @@ func (e *encodeState) saveSetReduce(name string, items []any, k memoKey) error {
 	e.op(opTuple1)
 	e.memoize()
 	e.op(opReduce)
-	if idx, ok := e.memo[k]; ok {
+	if idx, ok := e.memo.get(k); ok {
 		e.op(opPop)
 		e.memoGet(idx)
 		return nil
@@ -920,7 +989,7 @@ func (e *encodeState) saveFrozenSet(s *FrozenSet) error {
 			return err
 		}
 	}
-	if idx, ok := e.memo[k]; ok {
+	if idx, ok := e.memo.get(k); ok {
 		e.op(opPopMark)
 		e.memoGet(idx)
 		return nil
@@ -1035,7 +1104,7 @@ func (e *encodeState) saveObject(o *Object) error {
 	default:
 		return &UnsupportedValueError{Value: o, Str: "object kind " + o.Kind.String()}
 	}
-	if idx, ok := e.memo[k]; ok {
+	if idx, ok := e.memo.get(k); ok {
 		// Recursive: written while writing its arguments.
 		e.op(opPop)
 		e.memoGet(idx)

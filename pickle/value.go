@@ -179,10 +179,18 @@ func (d *Dict) find(k hashKey) int {
 		}
 		return -1
 	}
+	// Without an index every key is simple (scalarKey handles it).
+	if k.kind == kStr {
+		for i := range d.items {
+			if s, ok := d.items[i].Key.(string); ok && s == k.s {
+				return i
+			}
+		}
+		// A str equals no other kind of key.
+		return -1
+	}
 	for i := range d.items {
-		// Without an index every key is simple, so keyOf is cheap and
-		// cannot fail.
-		if ki, _ := keyOf(d.items[i].Key); ki == k {
+		if ki, _ := scalarKey(d.items[i].Key); ki == k {
 			return i
 		}
 	}
