@@ -258,7 +258,7 @@ type decodeState struct {
 	fixups   []fixup
 	arena    []byte // backing store for short strings
 	boxes    boxes
-	stackHW  int    // high-water mark of the stack
+	stackHW  int // high-water mark of the stack
 }
 
 // arenaChunk is the size of the blocks short strings are copied into, so
