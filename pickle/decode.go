@@ -321,6 +321,9 @@ func (st *decodeState) budgetLeft() int64 {
 
 func (st *decodeState) hashed(left int64, err error) error {
 	st.used = budgetBase + budgetPerByte*(st.in.offset()-st.start) - left
+	if le, ok := err.(*LimitError); ok && le == errKeyTooDeep {
+		return &LimitError{Limit: le.Limit, Max: le.Max, Offset: st.opOff}
+	}
 	if err == errKeyTooLarge {
 		return &LimitError{Limit: "allocation", Max: budgetBase + budgetPerByte*(st.in.offset()-st.start), Offset: st.opOff}
 	}

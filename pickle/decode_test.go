@@ -104,7 +104,7 @@ func TestDecodeTextOpcodes(t *testing.T) {
 			v := mustUnmarshal(t, c.data)
 			if c.name == "DUP" {
 				l := v.([]any)
-				if len(l) != 1 || &l[0] == nil {
+				if len(l) != 1 {
 					t.Fatalf("got %#v", v)
 				}
 				inner, ok := l[0].([]any)
@@ -361,5 +361,21 @@ func TestProtocol(t *testing.T) {
 		if got := Protocol([]byte(c.data)); got != c.want {
 			t.Errorf("Protocol(%q) = %d, want %d", c.data, got, c.want)
 		}
+	}
+}
+
+func TestDecodeDeepTupleKey(t *testing.T) {
+	// ((((...0,),),),) 20000 deep, then {t: None}: hashing it must stop.
+	data := "\x80\x02}K\x00" + strings.Repeat("\x85", 20000) + "Ns."
+	var v any
+	err := Unmarshal([]byte(data), &v)
+	var le *LimitError
+	if !errors.As(err, &le) || le.Limit != "hash key depth" {
+		t.Fatalf("got %v", err)
+	}
+	// 100 deep is fine.
+	data = "\x80\x02}K\x00" + strings.Repeat("\x85", 100) + "Ns."
+	if err := Unmarshal([]byte(data), &v); err != nil {
+		t.Fatal(err)
 	}
 }

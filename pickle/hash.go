@@ -55,7 +55,7 @@ func keyOf(v any) (hashKey, bool) {
 func keyOfBudget(v any, budget *int64) (hashKey, error) {
 	switch x := v.(type) {
 	case Tuple:
-		b, err := appendTupleKey(nil, x, budget)
+		b, err := appendTupleKey(nil, x, budget, 0)
 		if err != nil {
 			return hashKey{}, err
 		}
@@ -159,17 +159,27 @@ func appendKey(b []byte, k hashKey) []byte {
 	return append(b, k.s...)
 }
 
-var errKeyTooLarge = &LimitError{Limit: "hash key size", Max: maxKeyBytes}
+var (
+	errKeyTooLarge = &LimitError{Limit: "hash key size", Max: maxKeyBytes}
+	errKeyTooDeep  = &LimitError{Limit: "hash key depth", Max: maxKeyDepth}
+)
+
+// maxKeyDepth bounds the nesting of tuples in a hash key (Python would
+// exceed its recursion limit hashing deeper ones).
+const maxKeyDepth = 10000
 
 // appendTupleKey appends the keys of t's members to b, unambiguously.
-func appendTupleKey(b []byte, t Tuple, budget *int64) ([]byte, error) {
+func appendTupleKey(b []byte, t Tuple, budget *int64, depth int) ([]byte, error) {
+	if depth > maxKeyDepth {
+		return nil, errKeyTooDeep
+	}
 	for _, e := range t {
 		n := len(b)
 		switch x := e.(type) {
 		case Tuple:
 			b = append(b, kTuple, 0, 0, 0, 0, 0, 0, 0, 0)
 			var err error
-			if b, err = appendTupleKey(b, x, budget); err != nil {
+			if b, err = appendTupleKey(b, x, budget, depth+1); err != nil {
 				return nil, err
 			}
 			binary.LittleEndian.PutUint64(b[n+1:], uint64(len(b)-n-9))

@@ -4,30 +4,6 @@ import (
 	"strconv"
 )
 
-// The Go values that decoding into an interface value (any) produces, and
-// that encoding accepts, for each Python type:
-//
-//	None                 nil
-//	bool                 bool
-//	int                  int64, or *big.Int outside the int64 range
-//	float                float64
-//	str                  string
-//	bytes                []byte
-//	bytearray            ByteArray
-//	str (Python 2)       ByteString
-//	list                 []any
-//	tuple                Tuple
-//	dict                 *Dict (insertion order kept, any hashable key)
-//	set                  *Set
-//	frozenset            *FrozenSet
-//	a class or function  Global (a reference such as builtins.float)
-//	anything else        *Object (class instances, datetime, Decimal,
-//	                     complex, OrderedDict, exceptions, ...)
-//
-// Nothing a pickle names is ever imported, called or executed: a Global is
-// only a name, and an *Object only records how the pickle said to build it,
-// so that it can be held, inspected and encoded back unchanged.
-
 // Tuple is a Python tuple.
 type Tuple []any
 
