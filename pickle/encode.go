@@ -318,9 +318,17 @@ const (
 	mObject
 )
 
+// strKey returns the identity of a str. The empty string and strings of
+// one code point below U+0100 are keyed by value: CPython keeps one object
+// for each of them, so they are shared wherever they appear.
 func strKey(s string) memoKey {
-	if len(s) == 0 {
+	switch {
+	case len(s) == 0:
 		return memoKey{kind: mStr}
+	case len(s) == 1 && s[0] < 0x80:
+		return memoKey{n: -1 - int(s[0]), kind: mStr}
+	case len(s) == 2 && (s[0] == 0xc2 || s[0] == 0xc3) && s[1]&0xc0 == 0x80:
+		return memoKey{n: -1 - int(s[0]&0x1f)<<6 - int(s[1]&0x3f), kind: mStr}
 	}
 	return memoKey{unsafe.Pointer(unsafe.StringData(s)), len(s), mStr}
 }
@@ -612,11 +620,18 @@ func (e *encodeState) saveLatin1(b []byte) error {
 		return err
 	}
 	s := latin1Str(b)
-	if uint64(len(s)) > 0xffffffff {
-		return &UnsupportedValueError{Value: "", Str: "bytes larger than 4 GiB needs protocol 4"}
+	if len(b) == 1 {
+		// A one-character str is shared by value (see strKey).
+		if err := e.save(s); err != nil {
+			return err
+		}
+	} else {
+		if uint64(len(s)) > 0xffffffff {
+			return &UnsupportedValueError{Value: "", Str: "bytes larger than 4 GiB needs protocol 4"}
+		}
+		e.payload(opBinUnicode, 4, s)
+		e.memoize()
 	}
-	e.payload(opBinUnicode, 4, s)
-	e.memoize()
 	if err := e.save(latin1Name); err != nil {
 		return err
 	}
@@ -654,7 +669,7 @@ func (e *encodeState) saveByteArray(b ByteArray) error {
 		return nil
 	}
 	var args Tuple
-	if len(b) > 0 || e.proto < 3 {
+	if len(b) > 0 {
 		args = Tuple{[]byte(b)}
 	}
 	if err := e.saveReduce(Global{"builtins", "bytearray"}, args); err != nil {
