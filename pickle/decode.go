@@ -22,15 +22,15 @@ import (
 // input size, so no pickle can make the decoder do or keep much more than
 // a fixed multiple of its own size.
 type Limits struct {
-	// MaxDepth bounds the number of open MARKs, which is the nesting
-	// depth of MARK-delimited constructs being built, and the number of
-	// values on the stack above the last MARK is bounded by MaxItems.
+	// MaxDepth bounds the number of open MARKs: the nesting depth of the
+	// MARK-delimited constructs (tuples, lists, dicts, sets, calls) being
+	// built.
 	MaxDepth int
 	// MaxMemo bounds the number of memo entries.
 	MaxMemo int
 	// MaxItems bounds the number of items on the decoder's stack and in
-	// any one list, tuple, dict or set, and the size of any one str,
-	// bytes or int in bytes.
+	// any one list, tuple, dict or set. (The size of a str, bytes or int is
+	// bounded by the input itself.)
 	MaxItems int
 }
 
@@ -556,8 +556,8 @@ func (st *decodeState) length(n int) (int, error) {
 	case 8:
 		l = le64(b)
 	}
-	if l > uint64(st.limits.MaxItems) {
-		return 0, st.limit("items", st.limits.MaxItems)
+	if l > math.MaxInt32 && l > uint64(math.MaxInt-1<<20) {
+		return 0, st.syntax("length field too large")
 	}
 	if st.in.r == nil && l > uint64(st.in.avail()) {
 		return 0, &SyntaxError{Offset: st.in.offset(), Msg: "pickle data was truncated", Err: io.ErrUnexpectedEOF}
@@ -761,9 +761,6 @@ func (st *decodeState) run() (any, error) {
 				if l < 0 {
 					return nil, st.syntax("LONG pickle has negative byte count")
 				}
-				if int(l) > st.limits.MaxItems {
-					return nil, st.limit("items", st.limits.MaxItems)
-				}
 				if in.r == nil && int(l) > in.avail() {
 					return nil, &SyntaxError{Offset: in.offset(), Msg: "pickle data was truncated", Err: io.ErrUnexpectedEOF}
 				}
@@ -771,6 +768,11 @@ func (st *decodeState) run() (any, error) {
 			}
 			if err != nil {
 				return nil, err
+			}
+			if n > 4096 { // big.Int work is superlinear: charge it
+				if err = st.charge(n * n / 4096); err != nil {
+					return nil, err
+				}
 			}
 			var b []byte
 			if b, err = st.data(n); err == nil {
@@ -879,9 +881,6 @@ func (st *decodeState) run() (any, error) {
 				l := int32(le32(b))
 				if l < 0 {
 					return nil, st.syntax("BINSTRING pickle has negative byte count")
-				}
-				if int(l) > st.limits.MaxItems {
-					return nil, st.limit("items", st.limits.MaxItems)
 				}
 				if in.r == nil && int(l) > in.avail() {
 					return nil, &SyntaxError{Offset: in.offset(), Msg: "pickle data was truncated", Err: io.ErrUnexpectedEOF}

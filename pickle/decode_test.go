@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -161,7 +162,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"mark at STOP", "(.", "MARK"},
 		{"no mark", "e", "MARK"},
 		{"memo missing", "h\x05.", "memo value not found"},
-		{"huge BINBYTES8", "\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x10", "limit"},
+		{"huge BINBYTES8", "\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x10", "truncated"},
+		{"BINUNICODE8 2**63", "\x80\x04\x8d\x00\x00\x00\x00\x00\x00\x00\x80", "too large"},
+		{"BINBYTES8 beyond data", "\x80\x04\x8e\x00\x00\x00\x00\x01\x00\x00\x00", "truncated"},
 		{"BINBYTES beyond data", "\x80\x03B\xff\xff\xff\x00ab", "truncated"},
 		{"LONG4 negative", "\x80\x02\x8b\xff\xff\xff\xff", "negative"},
 		{"LONG4 huge", "\x80\x02\x8b\xff\xff\xff\x00", "truncated"},
@@ -377,5 +380,29 @@ func TestDecodeDeepTupleKey(t *testing.T) {
 	data = "\x80\x02}K\x00" + strings.Repeat("\x85", 100) + "Ns."
 	if err := Unmarshal([]byte(data), &v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A stream that declares a huge length but sends little data must fail
+// without allocating the declared size.
+func TestDecodeStreamHugeLength(t *testing.T) {
+	data := []byte("\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x10abc")
+	allocs := testing.AllocsPerRun(10, func() {
+		var v any
+		err := NewDecoder(bytes.NewReader(data)).Decode(&v)
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("got %v", err)
+		}
+	})
+	if allocs > 20 {
+		t.Errorf("%v allocations", allocs)
+	}
+	var ms, ms2 runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	var v any
+	NewDecoder(bytes.NewReader(data)).Decode(&v)
+	runtime.ReadMemStats(&ms2)
+	if d := ms2.TotalAlloc - ms.TotalAlloc; d > 1<<20 {
+		t.Errorf("allocated %d bytes for a 14-byte input", d)
 	}
 }

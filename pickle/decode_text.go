@@ -13,9 +13,6 @@ import (
 // (protocol 0 bools), anything else a C strtol / Python int literal in base
 // 0, as CPython reads it.
 func (st *decodeState) parseInt(line []byte) (any, error) {
-	if len(line) > st.limits.MaxItems {
-		return nil, st.limit("items", st.limits.MaxItems)
-	}
 	s := string(bytes.TrimSpace(line))
 	if x, err := strconv.ParseInt(s, 0, 64); err == nil {
 		if len(line) == 2 && (x == 0 || x == 1) {
@@ -28,9 +25,6 @@ func (st *decodeState) parseInt(line []byte) (any, error) {
 
 // parseLong decodes the argument of LONG (without its "L" suffix).
 func (st *decodeState) parseLong(line []byte) (any, error) {
-	if len(line) > st.limits.MaxItems {
-		return nil, st.limit("items", st.limits.MaxItems)
-	}
 	if len(line) > 10000 { // big.Int parsing is quadratic
 		if err := st.charge(len(line) * len(line) / 1000); err != nil {
 			return nil, err
