@@ -210,7 +210,7 @@ func Protocol(data []byte) int {
 // itself).
 type listBuilder struct {
 	items  []any
-	final  []any
+	final  any // the finished []any, boxed once
 	shared bool // fetched from the memo or DUPed: identity matters
 }
 
@@ -502,15 +502,17 @@ func (st *decodeState) decode() (any, error) {
 // the builder was stored.
 func (st *decodeState) finish(v any) any {
 	for _, b := range st.builders[:st.nb] {
+		var l []any
 		if len(b.items) == 0 {
 			if b.shared {
-				b.final = make([]any, 0, 1) // a distinct array: identity
+				l = make([]any, 0, 1) // a distinct array: identity
 			} else {
-				b.final = []any{}
+				l = []any{}
 			}
 		} else {
-			b.final = b.items[:len(b.items):len(b.items)]
+			l = b.items[:len(b.items):len(b.items)]
 		}
+		b.final = l
 	}
 	for _, f := range st.fixups {
 		var p *any
@@ -518,7 +520,7 @@ func (st *decodeState) finish(v any) any {
 		case fixPtr:
 			p = f.ptr
 		case fixList:
-			p = &f.list.final[f.idx]
+			p = &f.list.items[f.idx]
 		case fixDict:
 			p = &f.dict.items[f.idx].Value
 		case fixObjList:
