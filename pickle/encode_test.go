@@ -145,6 +145,9 @@ func TestEncodeStringMap(t *testing.T) {
 // TestEncodeNoAllocs: encoding a small message into a reused buffer
 // allocates nothing.
 func TestEncodeNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	v := benchSmallDict()
 	buf, _ := Marshal(v)
 	allocs := testing.AllocsPerRun(100, func() {
@@ -177,6 +180,9 @@ func TestEncodeNoAllocs(t *testing.T) {
 // bytes, one slab each for the boxed strings and floats (and the *any the
 // test decodes into).
 func TestDecodeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	data, _ := Marshal(benchSmallDict())
 	allocs := testing.AllocsPerRun(100, func() {
 		var v any

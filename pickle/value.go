@@ -12,7 +12,11 @@ type ByteArray []byte
 
 // ByteString is a Python 2 str: an 8-bit string, which the STRING,
 // BINSTRING and SHORT_BINSTRING opcodes carry. It encodes back to those
-// opcodes, so a Python 2 peer gets a str (not a unicode) back.
+// opcodes, so a Python 2 peer gets a str (not a unicode) back. Python 3
+// reads those opcodes as a str decoded as ASCII (pickle.loads' default
+// encoding), so a ByteString with non-ASCII bytes fails to load there.
+// Python 2 attribute names and dict keys of instance state are usually
+// ByteStrings.
 type ByteString string
 
 // Global is a reference to a module-level Python object, usually a class or
