@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/big"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -238,7 +239,7 @@ func (st *decodeState) reducePattern(callable any, args Tuple) (any, bool, error
 		if len(args) == 2 {
 			parent, ok1 := args[0].(Global)
 			name, ok2 := args[1].(string)
-			if ok1 && ok2 && name != "" {
+			if ok1 && ok2 && name != "" && !strings.Contains(name, ".") {
 				return Global{parent.Module, parent.Name + "." + name}, true, nil
 			}
 		}

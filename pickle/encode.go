@@ -1027,7 +1027,7 @@ func (e *encodeState) saveGlobal(g Global) error {
 			return err
 		}
 		e.op(opStackGlobal)
-	} else if i := strings.LastIndexByte(g.Name, '.'); i >= 0 {
+	} else if i := strings.LastIndexByte(g.Name, '.'); i >= 0 && dotted(g.Name) {
 		// A nested qualified name: getattr(parent, name), as CPython
 		// writes it below protocol 4.
 		if err := e.saveReduce(Global{"builtins", "getattr"},
@@ -1056,6 +1056,16 @@ func (e *encodeState) saveGlobal(g Global) error {
 	e.gmemo[g] = e.memoLen
 	e.memoize()
 	return nil
+}
+
+// dotted reports whether name is a qualified name with no empty part.
+func dotted(name string) bool {
+	for _, part := range strings.Split(name, ".") {
+		if part == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *encodeState) saveObject(o *Object) error {

@@ -79,6 +79,19 @@ func (q *equaler) eq(a, b any) bool {
 		if q.visit(unsafe.Pointer(x), unsafe.Pointer(y)) {
 			return true
 		}
+		// Same order first (objects as keys hash by identity, so a
+		// lookup cannot find them in a copy), then any order.
+		inOrder := true
+		for i, it := range x.Items() {
+			jt := y.items[i]
+			if !q.eq(it.Key, jt.Key) || !q.eq(it.Value, jt.Value) {
+				inOrder = false
+				break
+			}
+		}
+		if inOrder {
+			return true
+		}
 		for _, it := range x.Items() {
 			w, ok := y.Get(it.Key)
 			if !ok || !q.eq(it.Value, w) {
@@ -132,6 +145,9 @@ func (q *equaler) all(x, y []any) bool {
 func (q *equaler) sameMembers(x, y *set) bool {
 	if x.Len() != y.Len() {
 		return false
+	}
+	if q.all(x.items, y.items) {
+		return true
 	}
 	for _, v := range x.items {
 		if !y.Has(v) {
