@@ -414,6 +414,10 @@ func (st *decodeState) memoPut(idx uint64, v any) error {
 		}
 		st.memo[idx] = v
 	} else if idx < uint64(len(st.memo))+1024 {
+		// Holes cost memory without input: charge them.
+		if err := st.charge(16 * int(idx-uint64(len(st.memo)))); err != nil {
+			return err
+		}
 		for uint64(len(st.memo)) < idx {
 			st.memo = append(st.memo, hole{})
 		}

@@ -322,9 +322,9 @@ func (r *oneByteReader) Read(p []byte) (int, error) {
 }
 
 func TestOutOfBandBuffers(t *testing.T) {
-	// pickle.dumps([PickleBuffer(bytearray(b'ab')), PickleBuffer(b'cd')],
-	// 5, buffer_callback=...) shape: NEXT_BUFFER, NEXT_BUFFER READONLY_BUFFER.
-	data := []byte("\x80\x05]\x94(\x97\x97\x98e.")
+	// CPython 3.13: pickle.dumps([PickleBuffer(bytearray(b'ab')),
+	// PickleBuffer(b'cd')], 5, buffer_callback=bufs.append).
+	data := []byte("\x80\x05\x95\x08\x00\x00\x00\x00\x00\x00\x00]\x94(\x97\x97\x98e.")
 	d := NewBytesDecoder(data)
 	d.SetBuffers([][]byte{[]byte("ab"), []byte("cd")})
 	var v any
@@ -404,5 +404,23 @@ func TestDecodeStreamHugeLength(t *testing.T) {
 	runtime.ReadMemStats(&ms2)
 	if d := ms2.TotalAlloc - ms.TotalAlloc; d > 1<<20 {
 		t.Errorf("allocated %d bytes for a 14-byte input", d)
+	}
+}
+
+// Sparse memo indices must not allocate out of proportion to the input.
+func TestDecodeSparseMemo(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\x80\x02N")
+	for i := 1; i <= 100000; i++ {
+		idx := uint32(i * 1023)
+		b.WriteString("r")
+		b.WriteString(string([]byte{byte(idx), byte(idx >> 8), byte(idx >> 16), byte(idx >> 24)}))
+	}
+	b.WriteString(".")
+	var v any
+	err := Unmarshal([]byte(b.String()), &v)
+	var le *LimitError
+	if !errors.As(err, &le) || le.Limit != "allocation" {
+		t.Fatalf("got %v", err)
 	}
 }

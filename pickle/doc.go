@@ -74,7 +74,11 @@
 // shared dicts, sets and objects one pointer, and self-references work.
 // When encoding, identity is the pointer for *Dict, *Set, *FrozenSet and
 // *Object; the backing array and length for []any, [Tuple], []byte and
-// [ByteArray]; and the data pointer and length for strings. A list with no
+// [ByteArray]; and the data pointer and length for strings (except the
+// empty string and one-character strings below U+0100, which CPython keeps
+// one object for, and which are therefore shared by value). A
+// map[string]any has no identity (a map containing itself fails at the
+// depth limit). A list with no
 // backing array (nil or a zero-capacity empty slice) has no identity: each
 // occurrence is written as a new empty list. (Decoded empty lists that were
 // shared get a backing array, so the sharing survives a round trip.)
