@@ -210,7 +210,7 @@ func Protocol(data []byte) int {
 // itself).
 type listBuilder struct {
 	items  []any
-	final  any // the finished []any, boxed once
+	final  any  // the finished []any, boxed once
 	shared bool // fetched from the memo or DUPed: identity matters
 }
 
