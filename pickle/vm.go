@@ -1,0 +1,1180 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"unsafe"
+)
+
+// listBuilder is a list under construction. Python lists are mutable and
+// shared by reference, so the decoder keeps a pointer to a builder wherever
+// the list is stored and turns every builder into one []any when the
+// pickle ends (so shared lists keep one backing array and a list can hold
+// itself).
+type listBuilder struct {
+	items  []any
+	final  any  // the finished []any, boxed once
+	shared bool // fetched from the memo or DUPed: identity matters
+}
+
+type fixKind uint8
+
+const (
+	fixPtr     fixKind = iota // *ptr
+	fixList                   // list.items[idx]
+	fixDict                   // dict.items[idx].Value
+	fixObjList                // obj.ListItems[idx]
+	fixObjDict                // obj.DictItems[idx].Value
+)
+
+// fixup records a slot that holds a *listBuilder.
+type fixup struct {
+	kind fixKind
+	idx  int
+	ptr  *any
+	list *listBuilder
+	dict *Dict
+	obj  *Object
+}
+
+// hole marks an unset memo slot.
+type hole struct{}
+
+// decodeState is the pickle virtual machine.
+type decodeState struct {
+	in         input
+	limits     Limits
+	buffers    [][]byte
+	hasBuffers bool
+
+	start    int64 // offset of the pickle's first byte
+	opOff    int64 // offset of the current opcode
+	proto    int
+	stack    []any
+	marks    []int
+	memo     []any
+	memoMap  map[uint64]any // sparse PUT indices
+	memoLen  int
+	used     int64 // allocation budget units spent
+	builders []*listBuilder
+	nb       int
+	fixups   []fixup
+	arena    []byte // backing store for short strings
+	boxes    boxes
+	stackHW  int // high-water mark of the stack
+}
+
+// arenaChunk is the size of the blocks short strings are copied into, so
+// that a message of many short strings costs a few allocations, not one
+// per string.
+const (
+	arenaChunk = 512
+	arenaMax   = 64
+)
+
+// newString copies b into a string, sharing an arena block for short ones.
+func (st *decodeState) newString(b []byte) string {
+	n := len(b)
+	if n == 0 {
+		return ""
+	}
+	if n > arenaMax {
+		return string(b)
+	}
+	if cap(st.arena)-len(st.arena) < n {
+		size := arenaChunk
+		if st.in.r == nil && st.in.avail()+n < size {
+			size = st.in.avail() + n // no more string bytes can follow
+		}
+		st.arena = make([]byte, 0, size)
+	}
+	i := len(st.arena)
+	st.arena = append(st.arena, b...)
+	return unsafe.String(&st.arena[i], n)
+}
+
+func (st *decodeState) syntax(msg string) error {
+	return &SyntaxError{Offset: st.opOff, Msg: msg}
+}
+
+func (st *decodeState) readErr(err error) error {
+	if err == io.ErrUnexpectedEOF {
+		return &SyntaxError{Offset: st.in.offset(), Msg: "pickle data was truncated", Err: err}
+	}
+	return err
+}
+
+func (st *decodeState) limit(what string, max int) error {
+	return &LimitError{Limit: what, Max: int64(max), Offset: st.opOff}
+}
+
+// charge spends n budget units.
+func (st *decodeState) charge(n int) error {
+	st.used += int64(n)
+	if st.used > budgetBase+budgetPerByte*(st.in.offset()-st.start) {
+		return &LimitError{Limit: "allocation", Max: budgetBase + budgetPerByte*(st.in.offset()-st.start), Offset: st.opOff}
+	}
+	return nil
+}
+
+// budget returns the budget left, for hashing.
+func (st *decodeState) budgetLeft() int64 {
+	return budgetBase + budgetPerByte*(st.in.offset()-st.start) - st.used
+}
+
+func (st *decodeState) hashed(left int64, err error) error {
+	st.used = budgetBase + budgetPerByte*(st.in.offset()-st.start) - left
+	if le, ok := err.(*LimitError); ok && le == errKeyTooDeep {
+		return &LimitError{Limit: le.Limit, Max: le.Max, Offset: st.opOff}
+	}
+	if err == errKeyTooLarge {
+		return &LimitError{Limit: "allocation", Max: budgetBase + budgetPerByte*(st.in.offset()-st.start), Offset: st.opOff}
+	}
+	return err
+}
+
+func (st *decodeState) fence() int {
+	if n := len(st.marks); n > 0 {
+		return st.marks[n-1]
+	}
+	return 0
+}
+
+func (st *decodeState) underflow() error {
+	if len(st.marks) > 0 && len(st.stack) == st.fence() {
+		return st.syntax("unexpected MARK found")
+	}
+	return st.syntax("unpickling stack underflow")
+}
+
+func (st *decodeState) push(v any) error {
+	if len(st.stack) >= st.limits.MaxItems {
+		return st.limit("items", st.limits.MaxItems)
+	}
+	st.stack = append(st.stack, v)
+	if len(st.stack) > st.stackHW {
+		st.stackHW = len(st.stack)
+	}
+	return nil
+}
+
+func (st *decodeState) pop() (any, error) {
+	n := len(st.stack)
+	if n <= st.fence() {
+		return nil, st.underflow()
+	}
+	v := st.stack[n-1]
+	st.stack[n-1] = nil
+	st.stack = st.stack[:n-1]
+	return v, nil
+}
+
+func (st *decodeState) top() (*any, error) {
+	n := len(st.stack)
+	if n <= st.fence() {
+		return nil, st.underflow()
+	}
+	return &st.stack[n-1], nil
+}
+
+// popMark returns the items above the topmost mark (a view of the stack,
+// valid until the next push) and removes them and the mark.
+func (st *decodeState) popMark() ([]any, error) {
+	n := len(st.marks)
+	if n == 0 {
+		return nil, st.syntax("could not find MARK")
+	}
+	m := st.marks[n-1]
+	st.marks = st.marks[:n-1]
+	items := st.stack[m:]
+	st.stack = st.stack[:m]
+	return items, nil
+}
+
+// release clears references held in a popped region of the stack.
+func release(items []any) { clear(items) }
+
+func (st *decodeState) newList() *listBuilder {
+	if st.nb == len(st.builders) {
+		st.builders = append(st.builders, new(listBuilder))
+	}
+	b := st.builders[st.nb]
+	st.nb++
+	return b
+}
+
+// note records slot p for fixing when it holds a list builder.
+func (st *decodeState) note(p *any) {
+	if _, ok := (*p).(*listBuilder); ok {
+		st.fixups = append(st.fixups, fixup{kind: fixPtr, ptr: p})
+	}
+}
+
+func (st *decodeState) memoPut(idx uint64, v any) error {
+	if idx < uint64(len(st.memo)) {
+		if _, ok := st.memo[idx].(hole); ok {
+			st.memoLen++
+		}
+		st.memo[idx] = v
+	} else if idx < uint64(len(st.memo))+1024 {
+		// Holes cost memory without input: charge them.
+		if err := st.charge(16 * int(idx-uint64(len(st.memo)))); err != nil {
+			return err
+		}
+		for uint64(len(st.memo)) < idx {
+			st.memo = append(st.memo, hole{})
+		}
+		st.memo = append(st.memo, v)
+		st.memoLen++
+	} else {
+		if st.memoMap == nil {
+			st.memoMap = make(map[uint64]any)
+		}
+		if _, ok := st.memoMap[idx]; !ok {
+			st.memoLen++
+		}
+		st.memoMap[idx] = v
+	}
+	if st.memoLen > st.limits.MaxMemo {
+		return st.limit("memo", st.limits.MaxMemo)
+	}
+	return nil
+}
+
+func (st *decodeState) memoGet(idx uint64) (any, error) {
+	var v any = hole{}
+	if idx < uint64(len(st.memo)) {
+		v = st.memo[idx]
+	} else if st.memoMap != nil {
+		if w, ok := st.memoMap[idx]; ok {
+			v = w
+		}
+	}
+	if _, ok := v.(hole); ok {
+		return nil, st.syntax("memo value not found at index " + strconv.FormatUint(idx, 10))
+	}
+	if b, ok := v.(*listBuilder); ok {
+		b.shared = true
+	}
+	return v, nil
+}
+
+// reset drops every reference the state holds, keeping its buffers.
+func (st *decodeState) reset() {
+	release(st.stack[:max(st.stackHW, len(st.stack))])
+	st.stack = st.stack[:0]
+	st.stackHW = 0
+	st.arena = nil
+	st.boxes.reset()
+	st.marks = st.marks[:0]
+	release(st.memo)
+	st.memo = st.memo[:0]
+	st.memoMap = nil
+	st.memoLen = 0
+	for _, b := range st.builders[:st.nb] {
+		*b = listBuilder{}
+	}
+	st.nb = 0
+	clear(st.fixups)
+	st.fixups = st.fixups[:0]
+	if cap(st.stack) > 1<<16 {
+		st.stack = nil
+	}
+	if cap(st.memo) > 1<<16 {
+		st.memo = nil
+	}
+	if cap(st.fixups) > 1<<16 {
+		st.fixups = nil
+	}
+	if len(st.builders) > 1<<12 {
+		st.builders = nil
+	}
+}
+
+// decode runs the machine over one pickle.
+func (st *decodeState) decode() (any, error) {
+	st.start = st.in.offset()
+	st.opOff = st.start
+	st.proto = 0
+	st.used = 0
+	v, err := st.run()
+	if err == nil {
+		v = st.finish(v)
+	}
+	st.reset()
+	return v, err
+}
+
+// finish turns every list builder into its []any and stores it wherever
+// the builder was stored.
+func (st *decodeState) finish(v any) any {
+	for _, b := range st.builders[:st.nb] {
+		var l []any
+		if len(b.items) == 0 {
+			if b.shared {
+				l = make([]any, 0, 1) // a distinct array: identity
+			} else {
+				l = []any{}
+			}
+		} else {
+			l = b.items[:len(b.items):len(b.items)]
+		}
+		b.final = l
+	}
+	for _, f := range st.fixups {
+		var p *any
+		switch f.kind {
+		case fixPtr:
+			p = f.ptr
+		case fixList:
+			p = &f.list.items[f.idx]
+		case fixDict:
+			p = &f.dict.items[f.idx].Value
+		case fixObjList:
+			p = &f.obj.ListItems[f.idx]
+		case fixObjDict:
+			p = &f.obj.DictItems[f.idx].Value
+		}
+		if b, ok := (*p).(*listBuilder); ok {
+			*p = b.final
+		}
+	}
+	if b, ok := v.(*listBuilder); ok {
+		v = b.final
+	}
+	return v
+}
+
+func le16(b []byte) uint64 { return uint64(binary.LittleEndian.Uint16(b)) }
+func le32(b []byte) uint64 { return uint64(binary.LittleEndian.Uint32(b)) }
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// length reads an n-byte little-endian length field and checks it against
+// the limits and, for in-memory input, the bytes left.
+func (st *decodeState) length(n int) (int, error) {
+	b, err := st.in.next(n)
+	if err != nil {
+		return 0, st.readErr(err)
+	}
+	var l uint64
+	switch n {
+	case 1:
+		l = uint64(b[0])
+	case 4:
+		l = le32(b)
+	case 8:
+		l = le64(b)
+	}
+	if l > math.MaxInt32 && l > uint64(math.MaxInt-1<<20) {
+		return 0, st.syntax("length field too large")
+	}
+	if st.in.r == nil && l > uint64(st.in.avail()) {
+		return 0, &SyntaxError{Offset: st.in.offset(), Msg: "pickle data was truncated", Err: io.ErrUnexpectedEOF}
+	}
+	return int(l), nil
+}
+
+// data reads n payload bytes (valid until the next read).
+func (st *decodeState) data(n int) ([]byte, error) {
+	b, err := st.in.next(n)
+	if err != nil {
+		return nil, st.readErr(err)
+	}
+	return b, nil
+}
+
+func (st *decodeState) str(b []byte) (any, error) {
+	if !validPyUTF8(b) {
+		return nil, st.syntax("str is not valid UTF-8 ('surrogatepass')")
+	}
+	return st.boxes.str(st.newString(b)), nil
+}
+
+func copyBytes(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}
+
+// run executes opcodes until STOP.
+func (st *decodeState) run() (any, error) {
+	in := &st.in
+	for {
+		st.opOff = in.offset()
+		var op byte
+		if in.pos < len(in.buf) {
+			op = in.buf[in.pos]
+			in.pos++
+		} else {
+			b, err := in.next(1)
+			if err != nil {
+				return nil, st.readErr(err)
+			}
+			op = b[0]
+		}
+		var err error
+		switch op {
+		case opProto:
+			var b []byte
+			if b, err = st.data(1); err != nil {
+				return nil, err
+			}
+			if b[0] > HighestProtocol {
+				return nil, st.syntax("unsupported pickle protocol: " + strconv.Itoa(int(b[0])))
+			}
+			st.proto = int(b[0])
+		case opFrame:
+			var b []byte
+			if b, err = st.data(8); err != nil {
+				return nil, err
+			}
+			n := le64(b)
+			if in.r == nil {
+				if n > uint64(in.avail()) {
+					return nil, &SyntaxError{Offset: st.opOff, Msg: "FRAME length exceeds the data", Err: io.ErrUnexpectedEOF}
+				}
+			} else if n <= 1<<20 {
+				if err := in.need(int(n)); err != nil {
+					return nil, st.readErr(err)
+				}
+			}
+		case opStop:
+			v, err := st.pop()
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		case opMark:
+			if len(st.marks) >= st.limits.MaxDepth {
+				return nil, st.limit("depth", st.limits.MaxDepth)
+			}
+			st.marks = append(st.marks, len(st.stack))
+		case opPop:
+			if n := len(st.marks); n > 0 && st.marks[n-1] == len(st.stack) {
+				st.marks = st.marks[:n-1]
+			} else {
+				_, err = st.pop()
+			}
+		case opPopMark:
+			var items []any
+			items, err = st.popMark()
+			release(items)
+		case opDup:
+			var p *any
+			if p, err = st.top(); err == nil {
+				if b, ok := (*p).(*listBuilder); ok {
+					b.shared = true
+				}
+				err = st.push(*p)
+			}
+
+		// Memo.
+		case opMemoize:
+			var p *any
+			if p, err = st.top(); err == nil {
+				err = st.memoPut(uint64(st.memoLen), *p)
+			}
+		case opPut, opBinPut, opLongBinPut:
+			var idx uint64
+			switch op {
+			case opPut:
+				var line []byte
+				if line, err = in.line(); err != nil {
+					return nil, st.readErr(err)
+				}
+				i, perr := strconv.ParseUint(string(line), 10, 64)
+				if perr != nil {
+					return nil, st.syntax("bad PUT argument")
+				}
+				idx = i
+			case opBinPut:
+				var b []byte
+				if b, err = st.data(1); err != nil {
+					return nil, err
+				}
+				idx = uint64(b[0])
+			default:
+				var b []byte
+				if b, err = st.data(4); err != nil {
+					return nil, err
+				}
+				idx = le32(b)
+			}
+			var p *any
+			if p, err = st.top(); err == nil {
+				err = st.memoPut(idx, *p)
+			}
+		case opGet, opBinGet, opLongBinGet:
+			var idx uint64
+			switch op {
+			case opGet:
+				var line []byte
+				if line, err = in.line(); err != nil {
+					return nil, st.readErr(err)
+				}
+				i, perr := strconv.ParseUint(string(line), 10, 64)
+				if perr != nil {
+					return nil, st.syntax("bad GET argument")
+				}
+				idx = i
+			case opBinGet:
+				var b []byte
+				if b, err = st.data(1); err != nil {
+					return nil, err
+				}
+				idx = uint64(b[0])
+			default:
+				var b []byte
+				if b, err = st.data(4); err != nil {
+					return nil, err
+				}
+				idx = le32(b)
+			}
+			var v any
+			if v, err = st.memoGet(idx); err == nil {
+				err = st.push(v)
+			}
+
+		// Scalars.
+		case opNone:
+			err = st.push(nil)
+		case opNewTrue:
+			err = st.push(true)
+		case opNewFalse:
+			err = st.push(false)
+		case opBinInt1:
+			var b []byte
+			if b, err = st.data(1); err == nil {
+				err = st.push(st.boxes.int(int64(b[0])))
+			}
+		case opBinInt2:
+			var b []byte
+			if b, err = st.data(2); err == nil {
+				err = st.push(st.boxes.int(int64(le16(b))))
+			}
+		case opBinInt:
+			var b []byte
+			if b, err = st.data(4); err == nil {
+				err = st.push(st.boxes.int(int64(int32(le32(b)))))
+			}
+		case opLong1, opLong4:
+			var n int
+			if op == opLong1 {
+				n, err = st.length(1)
+			} else {
+				var b []byte
+				if b, err = st.data(4); err != nil {
+					return nil, err
+				}
+				l := int32(le32(b))
+				if l < 0 {
+					return nil, st.syntax("LONG pickle has negative byte count")
+				}
+				if in.r == nil && int(l) > in.avail() {
+					return nil, &SyntaxError{Offset: in.offset(), Msg: "pickle data was truncated", Err: io.ErrUnexpectedEOF}
+				}
+				n = int(l)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if n > 4096 { // big.Int work is superlinear: charge it
+				if err = st.charge(n * n / 4096); err != nil {
+					return nil, err
+				}
+			}
+			var b []byte
+			if b, err = st.data(n); err == nil {
+				err = st.push(decodeLong(b))
+			}
+		case opInt:
+			var line []byte
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			var v any
+			if v, err = st.parseInt(line); err == nil {
+				err = st.push(v)
+			}
+		case opLong:
+			var line []byte
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			if n := len(line); n > 0 && line[n-1] == 'L' {
+				line = line[:n-1]
+			}
+			var v any
+			if v, err = st.parseLong(line); err == nil {
+				err = st.push(v)
+			}
+		case opBinFloat:
+			var b []byte
+			if b, err = st.data(8); err == nil {
+				err = st.push(st.boxes.float(math.Float64frombits(binary.BigEndian.Uint64(b))))
+			}
+		case opFloat:
+			var line []byte
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			f, perr := strconv.ParseFloat(string(line), 64)
+			if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+				return nil, st.syntax("could not convert string to float")
+			}
+			err = st.push(f)
+
+		// Text and bytes.
+		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
+			var n int
+			switch op {
+			case opShortBinUnicode:
+				n, err = st.length(1)
+			case opBinUnicode:
+				n, err = st.length(4)
+			default:
+				n, err = st.length(8)
+			}
+			if err != nil {
+				return nil, err
+			}
+			var b []byte
+			if b, err = st.data(n); err != nil {
+				return nil, err
+			}
+			var v any
+			if v, err = st.str(b); err == nil {
+				err = st.push(v)
+			}
+		case opUnicode:
+			var line []byte
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			s, ok := rawUnicodeEscapeDecode(line)
+			if !ok {
+				return nil, st.syntax("bad raw-unicode-escape data in UNICODE")
+			}
+			err = st.push(st.newString(s))
+		case opShortBinBytes, opBinBytes, opBinBytes8, opByteArray8:
+			var n int
+			switch op {
+			case opShortBinBytes:
+				n, err = st.length(1)
+			case opBinBytes:
+				n, err = st.length(4)
+			default:
+				n, err = st.length(8)
+			}
+			if err != nil {
+				return nil, err
+			}
+			var b []byte
+			if b, err = st.data(n); err != nil {
+				return nil, err
+			}
+			if op == opByteArray8 {
+				err = st.push(ByteArray(copyBytes(b)))
+			} else {
+				err = st.push(copyBytes(b))
+			}
+		case opShortBinString, opBinString:
+			var n int
+			if op == opShortBinString {
+				n, err = st.length(1)
+			} else {
+				var b []byte
+				if b, err = st.data(4); err != nil {
+					return nil, err
+				}
+				l := int32(le32(b))
+				if l < 0 {
+					return nil, st.syntax("BINSTRING pickle has negative byte count")
+				}
+				if in.r == nil && int(l) > in.avail() {
+					return nil, &SyntaxError{Offset: in.offset(), Msg: "pickle data was truncated", Err: io.ErrUnexpectedEOF}
+				}
+				n = int(l)
+			}
+			if err != nil {
+				return nil, err
+			}
+			var b []byte
+			if b, err = st.data(n); err == nil {
+				err = st.push(ByteString(st.newString(b)))
+			}
+		case opString:
+			var line []byte
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			n := len(line)
+			if n < 2 || line[0] != line[n-1] || (line[0] != '\'' && line[0] != '"') {
+				return nil, st.syntax("the STRING opcode argument must be quoted")
+			}
+			s, ok := escapeDecode(line[1 : n-1])
+			if !ok {
+				return nil, st.syntax("bad escape in STRING")
+			}
+			err = st.push(ByteString(st.newString(s)))
+
+		// Containers.
+		case opEmptyList:
+			err = st.push(st.newList())
+		case opEmptyTuple:
+			err = st.push(Tuple{})
+		case opEmptyDict:
+			err = st.push(&Dict{})
+		case opEmptySet:
+			err = st.push(&Set{})
+		case opTuple1, opTuple2, opTuple3:
+			n := int(op-opTuple1) + 1
+			if len(st.stack)-st.fence() < n {
+				return nil, st.underflow()
+			}
+			t := make(Tuple, n)
+			top := st.stack[len(st.stack)-n:]
+			copy(t, top)
+			release(top)
+			st.stack = st.stack[:len(st.stack)-n]
+			for i := range t {
+				st.note(&t[i])
+			}
+			err = st.push(t)
+		case opTuple, opList, opFrozenSet, opDict:
+			var items []any
+			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			var v any
+			switch op {
+			case opTuple:
+				t := make(Tuple, len(items))
+				copy(t, items)
+				for i := range t {
+					st.note(&t[i])
+				}
+				v = t
+			case opList:
+				b := st.newList()
+				b.items = make([]any, len(items))
+				copy(b.items, items)
+				for i := range b.items {
+					if _, ok := b.items[i].(*listBuilder); ok {
+						st.fixups = append(st.fixups, fixup{kind: fixList, list: b, idx: i})
+					}
+				}
+				v = b
+			case opFrozenSet:
+				s := &FrozenSet{}
+				if err = st.addAll(&s.set, items); err != nil {
+					return nil, err
+				}
+				v = s
+			case opDict:
+				if len(items)%2 != 0 {
+					return nil, st.syntax("odd number of items for DICT")
+				}
+				d := &Dict{}
+				if err = st.setItems(d, items); err != nil {
+					return nil, err
+				}
+				v = d
+			}
+			release(items)
+			err = st.push(v)
+		case opAppend:
+			var v any
+			if v, err = st.pop(); err != nil {
+				return nil, err
+			}
+			err = st.appendItems(op, []any{v})
+		case opAppends:
+			var items []any
+			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			err = st.appendItems(op, items)
+			release(items)
+		case opSetItem:
+			if len(st.stack)-st.fence() < 3 {
+				return nil, st.underflow()
+			}
+			n := len(st.stack)
+			items := st.stack[n-2:]
+			err = st.setItemsOn(st.stack[n-3], items)
+			release(items)
+			st.stack = st.stack[:n-2]
+		case opSetItems:
+			var items []any
+			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			if len(items)%2 != 0 {
+				return nil, st.syntax("odd number of items for SETITEMS")
+			}
+			if len(st.stack) <= st.fence() {
+				return nil, st.underflow()
+			}
+			err = st.setItemsOn(st.stack[len(st.stack)-1], items)
+			release(items)
+		case opAddItems:
+			var items []any
+			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			if len(st.stack) <= st.fence() {
+				return nil, st.underflow()
+			}
+			s, ok := st.stack[len(st.stack)-1].(*Set)
+			if !ok {
+				return nil, st.syntax("ADDITEMS on a " + typeName(st.stack[len(st.stack)-1]))
+			}
+			err = st.addAll(&s.set, items)
+			release(items)
+
+		// Objects.
+		case opGlobal:
+			var line []byte
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			if !validPyUTF8(line) {
+				return nil, st.syntax("GLOBAL module name is not UTF-8")
+			}
+			module := st.newString(line)
+			if line, err = in.line(); err != nil {
+				return nil, st.readErr(err)
+			}
+			if !validPyUTF8(line) {
+				return nil, st.syntax("GLOBAL name is not UTF-8")
+			}
+			err = st.push(st.global(module, st.newString(line)))
+		case opStackGlobal:
+			var name, module any
+			if name, err = st.pop(); err != nil {
+				return nil, err
+			}
+			if module, err = st.pop(); err != nil {
+				return nil, err
+			}
+			m, ok1 := module.(string)
+			n, ok2 := name.(string)
+			if !ok1 || !ok2 {
+				return nil, st.syntax("STACK_GLOBAL requires str")
+			}
+			err = st.push(st.global(m, n))
+		case opReduce:
+			var args any
+			if args, err = st.pop(); err != nil {
+				return nil, err
+			}
+			var p *any
+			if p, err = st.top(); err != nil {
+				return nil, err
+			}
+			t, ok := args.(Tuple)
+			if !ok {
+				return nil, st.syntax("REDUCE arguments must be a tuple, not " + typeName(args))
+			}
+			var v any
+			if v, ok, err = st.reducePattern(*p, t); err != nil {
+				return nil, err
+			}
+			if !ok {
+				o := &Object{Kind: Reduce, Callable: *p, Args: t}
+				st.note(&o.Callable)
+				v = o
+			}
+			*p = v
+		case opNewObj:
+			var args, cls any
+			if args, err = st.pop(); err != nil {
+				return nil, err
+			}
+			if cls, err = st.pop(); err != nil {
+				return nil, err
+			}
+			t, ok := args.(Tuple)
+			if !ok {
+				return nil, st.syntax("NEWOBJ arguments must be a tuple")
+			}
+			o := &Object{Kind: NewObj, Callable: cls, Args: t}
+			st.note(&o.Callable)
+			err = st.push(o)
+		case opNewObjEx:
+			var kwargs, args, cls any
+			if kwargs, err = st.pop(); err != nil {
+				return nil, err
+			}
+			if args, err = st.pop(); err != nil {
+				return nil, err
+			}
+			if cls, err = st.pop(); err != nil {
+				return nil, err
+			}
+			t, ok1 := args.(Tuple)
+			kw, ok2 := kwargs.(*Dict)
+			if !ok1 || !ok2 {
+				return nil, st.syntax("NEWOBJ_EX arguments must be a tuple and a dict")
+			}
+			o := &Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kw}
+			st.note(&o.Callable)
+			err = st.push(o)
+		case opInst, opObj:
+			var cls any
+			if op == opInst {
+				var line []byte
+				if line, err = in.line(); err != nil {
+					return nil, st.readErr(err)
+				}
+				if !validPyUTF8(line) {
+					return nil, st.syntax("INST module name is not UTF-8")
+				}
+				module := st.newString(line)
+				if line, err = in.line(); err != nil {
+					return nil, st.readErr(err)
+				}
+				if !validPyUTF8(line) {
+					return nil, st.syntax("INST name is not UTF-8")
+				}
+				cls = st.global(module, st.newString(line))
+			}
+			var items []any
+			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			if op == opObj {
+				if len(items) == 0 {
+					return nil, st.syntax("OBJ without a class")
+				}
+				cls, items = items[0], items[1:]
+			}
+			t := make(Tuple, len(items))
+			copy(t, items)
+			release(items)
+			for i := range t {
+				st.note(&t[i])
+			}
+			o := &Object{Kind: Inst, Callable: cls, Args: t}
+			st.note(&o.Callable)
+			err = st.push(o)
+		case opBuild:
+			var state any
+			if state, err = st.pop(); err != nil {
+				return nil, err
+			}
+			var p *any
+			if p, err = st.top(); err != nil {
+				return nil, err
+			}
+			err = st.build(*p, state)
+
+		// Unsupported by design.
+		case opPersID, opBinPersID:
+			return nil, st.syntax("persistent IDs are not supported (a pickle from a Pickler with persistent_id)")
+		case opExt1, opExt2, opExt4:
+			return nil, st.syntax("extension registry codes (EXT1/EXT2/EXT4) are not supported")
+		case opNextBuffer:
+			if !st.hasBuffers {
+				return nil, st.syntax("pickle stream refers to out-of-band data but no buffers were given")
+			}
+			if len(st.buffers) == 0 {
+				return nil, st.syntax("not enough out-of-band buffers")
+			}
+			b := st.buffers[0]
+			st.buffers = st.buffers[1:]
+			err = st.push(ByteArray(b))
+		case opReadonlyBuffer:
+			var p *any
+			if p, err = st.top(); err != nil {
+				return nil, err
+			}
+			switch b := (*p).(type) {
+			case ByteArray:
+				*p = []byte(b)
+			case []byte:
+			default:
+				return nil, st.syntax("READONLY_BUFFER on a " + typeName(*p))
+			}
+		default:
+			return nil, st.syntax("invalid opcode 0x" + strconv.FormatUint(uint64(op), 16))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// global returns the Global for a GLOBAL, INST or STACK_GLOBAL, mapping
+// Python 2 names to Python 3 ones at protocols 0 to 2, as CPython's
+// Unpickler does with fix_imports.
+func (st *decodeState) global(module, name string) Global {
+	g := Global{module, name}
+	if st.proto < 3 {
+		if h, ok := nameMapping2to3[g]; ok {
+			return h
+		}
+		if m, ok := importMapping2to3[module]; ok {
+			g.Module = m
+		}
+	}
+	return g
+}
+
+func (st *decodeState) appendItems(op byte, items []any) error {
+	if len(st.stack) <= st.fence() {
+		return st.underflow()
+	}
+	switch t := st.stack[len(st.stack)-1].(type) {
+	case *listBuilder:
+		if len(t.items)+len(items) > st.limits.MaxItems {
+			return st.limit("items", st.limits.MaxItems)
+		}
+		n := len(t.items)
+		t.items = append(t.items, items...)
+		for i, v := range items {
+			if _, ok := v.(*listBuilder); ok {
+				st.fixups = append(st.fixups, fixup{kind: fixList, list: t, idx: n + i})
+			}
+		}
+	case *Object:
+		n := len(t.ListItems)
+		t.ListItems = append(t.ListItems, items...)
+		for i, v := range items {
+			if _, ok := v.(*listBuilder); ok {
+				st.fixups = append(st.fixups, fixup{kind: fixObjList, obj: t, idx: n + i})
+			}
+		}
+	default:
+		name := "APPEND"
+		if op == opAppends {
+			name = "APPENDS"
+		}
+		return st.syntax(name + " on a " + typeName(t))
+	}
+	return nil
+}
+
+func (st *decodeState) setItemsOn(target any, items []any) error {
+	switch t := target.(type) {
+	case *Dict:
+		return st.setItems(t, items)
+	case *Object:
+		n := len(t.DictItems)
+		for i := 0; i < len(items); i += 2 {
+			t.DictItems = append(t.DictItems, Item{items[i], items[i+1]})
+			if _, ok := items[i+1].(*listBuilder); ok {
+				st.fixups = append(st.fixups, fixup{kind: fixObjDict, obj: t, idx: n + i/2})
+			}
+		}
+		return nil
+	}
+	return st.syntax("SETITEM on a " + typeName(target))
+}
+
+func (st *decodeState) setItems(d *Dict, items []any) error {
+	if d.Len()+len(items)/2 > st.limits.MaxItems {
+		return st.limit("items", st.limits.MaxItems)
+	}
+	if d.items == nil {
+		d.items = make([]Item, 0, len(items)/2)
+	}
+	left := st.budgetLeft()
+	for i := 0; i < len(items); i += 2 {
+		idx, err := d.set(items[i], items[i+1], &left)
+		if err != nil {
+			return st.hashed(left, err)
+		}
+		if _, ok := items[i+1].(*listBuilder); ok {
+			st.fixups = append(st.fixups, fixup{kind: fixDict, dict: d, idx: idx})
+		}
+	}
+	return st.hashed(left, nil)
+}
+
+func (st *decodeState) addAll(s *set, items []any) error {
+	if s.Len()+len(items) > st.limits.MaxItems {
+		return st.limit("items", st.limits.MaxItems)
+	}
+	if s.items == nil {
+		s.items = make([]any, 0, len(items))
+		s.index = make(map[hashKey]struct{}, len(items))
+	}
+	left := st.budgetLeft()
+	for _, v := range items {
+		if err := s.add(v, &left); err != nil {
+			return st.hashed(left, err)
+		}
+	}
+	return st.hashed(left, nil)
+}
+
+// build applies BUILD's state to target.
+func (st *decodeState) build(target, state any) error {
+	if o, ok := target.(*Object); ok {
+		if o.HasState {
+			return st.syntax("BUILD applied twice to one object is not supported")
+		}
+		o.HasState, o.State = true, state
+		st.note(&o.State)
+		return nil
+	}
+	// Other targets have no attributes; Python accepts only an empty
+	// state for them.
+	if isEmptyState(state) {
+		return nil
+	}
+	return st.syntax("BUILD on a " + typeName(target))
+}
+
+func isEmptyState(state any) bool {
+	switch s := state.(type) {
+	case nil:
+		return true
+	case *Dict:
+		return s.Len() == 0
+	case Tuple:
+		return len(s) == 2 && isEmptyState(s[0]) && isEmptyState(s[1])
+	}
+	return false
+}
+
+// decodeLong decodes a little-endian two's complement integer.
+func decodeLong(b []byte) any {
+	n := len(b)
+	if n == 0 {
+		return int64(0)
+	}
+	if n <= 8 {
+		var u uint64
+		for i := n - 1; i >= 0; i-- {
+			u = u<<8 | uint64(b[i])
+		}
+		if b[n-1]&0x80 != 0 && n < 8 {
+			u |= ^uint64(0) << (8 * n) // sign-extend
+		}
+		return int64(u)
+	}
+	be := make([]byte, n)
+	for i := range b {
+		be[n-1-i] = b[i]
+	}
+	x := new(big.Int).SetBytes(be)
+	if b[n-1]&0x80 != 0 {
+		x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
+	}
+	return normInt(x)
+}
+
+// normInt returns x as an int64 when it fits.
+func normInt(x *big.Int) any {
+	if x.IsInt64() {
+		return x.Int64()
+	}
+	return x
+}
