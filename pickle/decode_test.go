@@ -368,18 +368,75 @@ func TestProtocol(t *testing.T) {
 }
 
 func TestDecodeDeepTupleKey(t *testing.T) {
-	// ((((...0,),),),) 20000 deep, then {t: None}: hashing it must stop.
-	data := "\x80\x02}K\x00" + strings.Repeat("\x85", 20000) + "Ns."
+	// ((((...0,),),),) 20000 deep, then {t: None}: too deep to return, and
+	// with a higher depth limit, too deep to hash.
+	data := []byte("\x80\x02}K\x00" + strings.Repeat("\x85", 20000) + "Ns.")
 	var v any
-	err := Unmarshal([]byte(data), &v)
+	err := Unmarshal(data, &v)
 	var le *LimitError
-	if !errors.As(err, &le) || le.Limit != "hash key depth" {
+	if !errors.As(err, &le) || le.Limit != "depth" {
+		t.Fatalf("got %v", err)
+	}
+	d := NewBytesDecoder(data)
+	d.SetLimits(Limits{MaxDepth: 100000})
+	if err := d.Decode(&v); !errors.As(err, &le) || le.Limit != "hash key depth" {
 		t.Fatalf("got %v", err)
 	}
 	// 100 deep is fine.
-	data = "\x80\x02}K\x00" + strings.Repeat("\x85", 100) + "Ns."
-	if err := Unmarshal([]byte(data), &v); err != nil {
+	data = []byte("\x80\x02}K\x00" + strings.Repeat("\x85", 100) + "Ns.")
+	if err := Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDecodeDepth: the nesting height of the result is bounded, however
+// it is built, so that recursive walkers cannot overflow their stack.
+func TestDecodeDepth(t *testing.T) {
+	var le *LimitError
+	deep := func(name, data string) {
+		t.Helper()
+		var v any
+		d := NewBytesDecoder([]byte(data))
+		d.SetLimits(Limits{MaxDepth: 500})
+		if err := d.Decode(&v); !errors.As(err, &le) || le.Limit != "depth" {
+			t.Errorf("%s: got %v", name, err)
+		}
+		d = NewBytesDecoder([]byte(data))
+		d.SetLimits(Limits{MaxDepth: 5000})
+		if err := d.Decode(&v); err != nil {
+			t.Errorf("%s with a higher limit: %v", name, err)
+		}
+	}
+	// Nested single-item lists through the stack: ]]]...aaa.
+	deep("stack", "\x80\x02"+strings.Repeat("]", 1000)+strings.Repeat("a", 999)+".")
+	// Through the memo, without stack growth: l_i = [l_{i-1}].
+	var b strings.Builder
+	b.WriteString("\x80\x02]r\x00\x00\x00\x00")
+	for i := 1; i < 1000; i++ {
+		b.WriteString("]r")
+		b.Write([]byte{byte(i), byte(i >> 8), 0, 0})
+		b.WriteString("j")
+		b.Write([]byte{byte(i - 1), byte((i - 1) >> 8), 0, 0})
+		b.WriteString("a0")
+	}
+	b.WriteString("j\xe7\x03\x00\x00.")
+	deep("memo", b.String())
+	// Appending to lists after they were stored (stale heights).
+	b.Reset()
+	b.WriteString("\x80\x02]r\x00\x00\x00\x00")
+	for i := 1; i < 1000; i++ {
+		b.WriteString("j")
+		b.Write([]byte{byte(i - 1), byte((i - 1) >> 8), 0, 0})
+		b.WriteString("]r")
+		b.Write([]byte{byte(i), byte(i >> 8), 0, 0})
+		b.WriteString("a0")
+	}
+	b.WriteString("j\x00\x00\x00\x00.")
+	deep("late appends", b.String())
+	// Recursive values are not deep.
+	v := mustUnmarshal(t, "\x80\x04]\x94h\x00a.")
+	if len(v.([]any)) != 1 {
+		t.Fatal("recursive list")
 	}
 }
 

@@ -107,8 +107,10 @@
 // charged to a budget proportional to the input size, so a small pickle
 // cannot make the decoder do or keep much more. Malformed or truncated
 // input gives a [*SyntaxError] (wrapping [io.ErrUnexpectedEOF] when the
-// input ended early) or a [*LimitError], never a panic. The decoder never
-// recurses; the encoder stops at a nesting depth of 10000.
+// input ended early) or a [*LimitError], never a panic. The nesting depth
+// of a decoded value is bounded by Limits.MaxDepth (10000 by default), so
+// code that walks it recursively cannot overflow its stack; the encoder
+// stops at the same depth.
 //
 // A decoded value may be a graph with cycles and shared parts: code that
 // walks it must track what it has visited (as [Equal] does).

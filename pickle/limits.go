@@ -10,9 +10,13 @@ package pickle
 // input size, so no pickle can make the decoder do or keep much more than
 // a fixed multiple of its own size.
 type Limits struct {
-	// MaxDepth bounds the number of open MARKs: the nesting depth of the
-	// MARK-delimited constructs (tuples, lists, dicts, sets, calls) being
-	// built.
+	// MaxDepth bounds the nesting depth of the decoded value: no chain of
+	// containers (lists, tuples, dicts, sets, objects) inside it is longer
+	// (a reference back into the chain, a cycle, does not count), so
+	// recursive walkers that track what they visit need at most MaxDepth
+	// levels. It also bounds the number of open MARKs. The default, 10000,
+	// is also the depth the Encoder accepts, so whatever decodes can be
+	// encoded again.
 	MaxDepth int
 	// MaxMemo bounds the number of memo entries.
 	MaxMemo int

@@ -51,21 +51,26 @@ type decodeState struct {
 	buffers    [][]byte
 	hasBuffers bool
 
-	start    int64 // offset of the pickle's first byte
-	opOff    int64 // offset of the current opcode
-	proto    int
-	stack    []any
-	marks    []int
-	memo     []any
-	memoMap  map[uint64]any // sparse PUT indices
-	memoLen  int
-	used     int64 // allocation budget units spent
-	builders []*listBuilder
-	nb       int
-	fixups   []fixup
-	arena    []byte // backing store for short strings
-	boxes    boxes
-	stackHW  int // high-water mark of the stack
+	start     int64 // offset of the pickle's first byte
+	opOff     int64 // offset of the current opcode
+	proto     int
+	stack     []any
+	heights   []int32 // nesting height of each stack value
+	markH     int32   // greatest height of the items popMark returned
+	sawRef    bool    // a value was fetched from the memo or DUPed
+	depthMemo map[unsafe.Pointer]int32
+	marks     []int
+	memo      []any
+	memoMap   map[uint64]any // sparse PUT indices
+	memoLen   int
+	used      int64 // allocation budget units spent
+	builders  []*listBuilder
+	nb        int
+	fixups    []fixup
+	arena     []byte // backing store for short strings
+	boxes     boxes
+	one       [1]any // APPEND's item, without allocating
+	stackHW   int    // high-water mark of the stack
 }
 
 // arenaChunk is the size of the blocks short strings are copied into, so
@@ -151,11 +156,19 @@ func (st *decodeState) underflow() error {
 	return st.syntax("unpickling stack underflow")
 }
 
-func (st *decodeState) push(v any) error {
+// push pushes a value that is not a container (height 0).
+func (st *decodeState) push(v any) error { return st.pushH(v, 0) }
+
+// pushH pushes v, whose nesting height is h.
+func (st *decodeState) pushH(v any, h int32) error {
 	if len(st.stack) >= st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
+	if h > int32(st.limits.MaxDepth) {
+		return st.limit("depth", st.limits.MaxDepth)
+	}
 	st.stack = append(st.stack, v)
+	st.heights = append(st.heights, h)
 	if len(st.stack) > st.stackHW {
 		st.stackHW = len(st.stack)
 	}
@@ -163,14 +176,22 @@ func (st *decodeState) push(v any) error {
 }
 
 func (st *decodeState) pop() (any, error) {
+	v, _, err := st.popH()
+	return v, err
+}
+
+// popH pops a value and its height.
+func (st *decodeState) popH() (any, int32, error) {
 	n := len(st.stack)
 	if n <= st.fence() {
-		return nil, st.underflow()
+		return nil, 0, st.underflow()
 	}
 	v := st.stack[n-1]
+	h := st.heights[n-1]
 	st.stack[n-1] = nil
 	st.stack = st.stack[:n-1]
-	return v, nil
+	st.heights = st.heights[:n-1]
+	return v, h, nil
 }
 
 func (st *decodeState) top() (*any, error) {
@@ -181,8 +202,32 @@ func (st *decodeState) top() (*any, error) {
 	return &st.stack[n-1], nil
 }
 
+// topHeight returns the height slot of the top value (after top succeeded).
+func (st *decodeState) topHeight() *int32 { return &st.heights[len(st.heights)-1] }
+
+// grow records that the container whose height is *p now holds a value of
+// height h.
+func (st *decodeState) grow(p *int32, h int32) error {
+	if h+1 > *p {
+		*p = h + 1
+		if *p > int32(st.limits.MaxDepth) {
+			return st.limit("depth", st.limits.MaxDepth)
+		}
+	}
+	return nil
+}
+
+func maxHeight(hs []int32) int32 {
+	var m int32
+	for _, h := range hs {
+		m = max(m, h)
+	}
+	return m
+}
+
 // popMark returns the items above the topmost mark (a view of the stack,
-// valid until the next push) and removes them and the mark.
+// valid until the next push) and removes them and the mark; st.markH is
+// set to their greatest height.
 func (st *decodeState) popMark() ([]any, error) {
 	n := len(st.marks)
 	if n == 0 {
@@ -191,7 +236,9 @@ func (st *decodeState) popMark() ([]any, error) {
 	m := st.marks[n-1]
 	st.marks = st.marks[:n-1]
 	items := st.stack[m:]
+	st.markH = maxHeight(st.heights[m:])
 	st.stack = st.stack[:m]
+	st.heights = st.heights[:m]
 	return items, nil
 }
 
@@ -267,7 +314,9 @@ func (st *decodeState) memoGet(idx uint64) (any, error) {
 func (st *decodeState) reset() {
 	release(st.stack[:max(st.stackHW, len(st.stack))])
 	st.stack = st.stack[:0]
+	st.heights = st.heights[:0]
 	st.stackHW = 0
+	st.sawRef = false
 	st.arena = nil
 	st.boxes.reset()
 	st.marks = st.marks[:0]
@@ -304,6 +353,9 @@ func (st *decodeState) decode() (any, error) {
 	v, err := st.run()
 	if err == nil {
 		v = st.finish(v)
+		if st.sawRef {
+			err = st.checkDepth(v)
+		}
 	}
 	st.reset()
 	return v, err
@@ -469,7 +521,8 @@ func (st *decodeState) run() (any, error) {
 				if b, ok := (*p).(*listBuilder); ok {
 					b.shared = true
 				}
-				err = st.push(*p)
+				st.sawRef = true
+				err = st.pushH(*p, *st.topHeight())
 			}
 
 		// Memo.
@@ -536,6 +589,9 @@ func (st *decodeState) run() (any, error) {
 			}
 			var v any
 			if v, err = st.memoGet(idx); err == nil {
+				// Its height is unknown here: decode checks the
+				// finished value instead.
+				st.sawRef = true
 				err = st.push(v)
 			}
 
@@ -724,13 +780,13 @@ func (st *decodeState) run() (any, error) {
 
 		// Containers.
 		case opEmptyList:
-			err = st.push(st.newList())
+			err = st.pushH(st.newList(), 1)
 		case opEmptyTuple:
-			err = st.push(Tuple{})
+			err = st.pushH(Tuple{}, 1)
 		case opEmptyDict:
-			err = st.push(&Dict{})
+			err = st.pushH(&Dict{}, 1)
 		case opEmptySet:
-			err = st.push(&Set{})
+			err = st.pushH(&Set{}, 1)
 		case opTuple1, opTuple2, opTuple3:
 			n := int(op-opTuple1) + 1
 			if len(st.stack)-st.fence() < n {
@@ -740,11 +796,13 @@ func (st *decodeState) run() (any, error) {
 			top := st.stack[len(st.stack)-n:]
 			copy(t, top)
 			release(top)
+			h := maxHeight(st.heights[len(st.heights)-n:]) + 1
 			st.stack = st.stack[:len(st.stack)-n]
+			st.heights = st.heights[:len(st.heights)-n]
 			for i := range t {
 				st.note(&t[i])
 			}
-			err = st.push(t)
+			err = st.pushH(t, h)
 		case opTuple, opList, opFrozenSet, opDict:
 			var items []any
 			if items, err = st.popMark(); err != nil {
@@ -786,19 +844,26 @@ func (st *decodeState) run() (any, error) {
 				v = d
 			}
 			release(items)
-			err = st.push(v)
+			err = st.pushH(v, st.markH+1)
 		case opAppend:
 			var v any
-			if v, err = st.pop(); err != nil {
+			var h int32
+			if v, h, err = st.popH(); err != nil {
 				return nil, err
 			}
-			err = st.appendItems(op, []any{v})
+			st.one[0] = v
+			if err = st.appendItems(op, st.one[:]); err == nil {
+				err = st.grow(st.topHeight(), h)
+			}
+			st.one[0] = nil
 		case opAppends:
 			var items []any
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
-			err = st.appendItems(op, items)
+			if err = st.appendItems(op, items); err == nil {
+				err = st.grow(st.topHeight(), st.markH)
+			}
 			release(items)
 		case opSetItem:
 			if len(st.stack)-st.fence() < 3 {
@@ -808,7 +873,12 @@ func (st *decodeState) run() (any, error) {
 			items := st.stack[n-2:]
 			err = st.setItemsOn(st.stack[n-3], items)
 			release(items)
+			h := max(st.heights[n-2], st.heights[n-1])
 			st.stack = st.stack[:n-2]
+			st.heights = st.heights[:n-2]
+			if err == nil {
+				err = st.grow(st.topHeight(), h)
+			}
 		case opSetItems:
 			var items []any
 			if items, err = st.popMark(); err != nil {
@@ -820,7 +890,9 @@ func (st *decodeState) run() (any, error) {
 			if len(st.stack) <= st.fence() {
 				return nil, st.underflow()
 			}
-			err = st.setItemsOn(st.stack[len(st.stack)-1], items)
+			if err = st.setItemsOn(st.stack[len(st.stack)-1], items); err == nil {
+				err = st.grow(st.topHeight(), st.markH)
+			}
 			release(items)
 		case opAddItems:
 			var items []any
@@ -834,7 +906,9 @@ func (st *decodeState) run() (any, error) {
 			if !ok {
 				return nil, st.syntax("ADDITEMS on a " + typeName(st.stack[len(st.stack)-1]))
 			}
-			err = st.addAll(&s.set, items)
+			if err = st.addAll(&s.set, items); err == nil {
+				err = st.grow(st.topHeight(), st.markH)
+			}
 			release(items)
 
 		// Objects.
@@ -870,7 +944,8 @@ func (st *decodeState) run() (any, error) {
 			err = st.push(st.global(m, n))
 		case opReduce:
 			var args any
-			if args, err = st.pop(); err != nil {
+			var h int32
+			if args, h, err = st.popH(); err != nil {
 				return nil, err
 			}
 			var p *any
@@ -891,12 +966,14 @@ func (st *decodeState) run() (any, error) {
 				v = o
 			}
 			*p = v
+			err = st.grow(st.topHeight(), h)
 		case opNewObj:
 			var args, cls any
-			if args, err = st.pop(); err != nil {
+			var h1, h2 int32
+			if args, h1, err = st.popH(); err != nil {
 				return nil, err
 			}
-			if cls, err = st.pop(); err != nil {
+			if cls, h2, err = st.popH(); err != nil {
 				return nil, err
 			}
 			t, ok := args.(Tuple)
@@ -905,16 +982,17 @@ func (st *decodeState) run() (any, error) {
 			}
 			o := &Object{Kind: NewObj, Callable: cls, Args: t}
 			st.note(&o.Callable)
-			err = st.push(o)
+			err = st.pushH(o, max(h1, h2)+1)
 		case opNewObjEx:
 			var kwargs, args, cls any
-			if kwargs, err = st.pop(); err != nil {
+			var h1, h2, h3 int32
+			if kwargs, h1, err = st.popH(); err != nil {
 				return nil, err
 			}
-			if args, err = st.pop(); err != nil {
+			if args, h2, err = st.popH(); err != nil {
 				return nil, err
 			}
-			if cls, err = st.pop(); err != nil {
+			if cls, h3, err = st.popH(); err != nil {
 				return nil, err
 			}
 			t, ok1 := args.(Tuple)
@@ -924,7 +1002,7 @@ func (st *decodeState) run() (any, error) {
 			}
 			o := &Object{Kind: NewObjEx, Callable: cls, Args: t, Kwargs: kw}
 			st.note(&o.Callable)
-			err = st.push(o)
+			err = st.pushH(o, max(h1, h2, h3)+1)
 		case opInst, opObj:
 			var cls any
 			if op == opInst {
@@ -962,17 +1040,20 @@ func (st *decodeState) run() (any, error) {
 			}
 			o := &Object{Kind: Inst, Callable: cls, Args: t}
 			st.note(&o.Callable)
-			err = st.push(o)
+			err = st.pushH(o, st.markH+2)
 		case opBuild:
 			var state any
-			if state, err = st.pop(); err != nil {
+			var h int32
+			if state, h, err = st.popH(); err != nil {
 				return nil, err
 			}
 			var p *any
 			if p, err = st.top(); err != nil {
 				return nil, err
 			}
-			err = st.build(*p, state)
+			if err = st.build(*p, state); err == nil {
+				err = st.grow(st.topHeight(), h)
+			}
 
 		// Unsupported by design.
 		case opPersID, opBinPersID:
