@@ -15,7 +15,7 @@ import "unsafe"
 // container once.
 
 type depthChecker struct {
-	max    int32
+	max  int32
 	memo map[unsafe.Pointer]int32 // container -> height; -1 while on the path
 }
 
