@@ -481,3 +481,27 @@ func TestDecodeSparseMemo(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// CPython 3.12's pickle.dumps(p, 0) and (p, 1) of an instance of class m.P
+// with p.x = 1: copy_reg._reconstructor stays an inert *Object (with
+// Python 3 names), and encodes back to the same call.
+func TestDecodeReconstructor(t *testing.T) {
+	want := &Object{Kind: Reduce, Callable: Global{"copyreg", "_reconstructor"},
+		Args: Tuple{Global{"m", "P"}, Global{"builtins", "object"}, nil}, HasState: true, State: dict("x", int64(1))}
+	for _, data := range []string{
+		"ccopy_reg\n_reconstructor\np0\n(cm\nP\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n(dp5\nVx\np6\nI1\nsb.",
+		"ccopy_reg\n_reconstructor\nq\x00(cm\nP\nq\x01c__builtin__\nobject\nq\x02Ntq\x03Rq\x04}q\x05X\x01\x00\x00\x00xq\x06K\x01sb.",
+	} {
+		v := mustUnmarshal(t, data)
+		if !Equal(v, want) {
+			t.Fatalf("got %#v", v)
+		}
+		b, err := MarshalProtocol(v, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("ccopy_reg\n_reconstructor\n")) || !bytes.Contains(b, []byte("c__builtin__\nobject\n")) {
+			t.Fatalf("protocol 2 names not mapped back: %q", b)
+		}
+	}
+}

@@ -88,6 +88,15 @@
 // after each memoizable value, the shortest int opcode, batches of 1000),
 // which the tests check against every installed CPython.
 //
+// # Memory
+//
+// To keep decoding cheap, short strings share small blocks of memory, and
+// decoded strings, floats and ints are boxed from small shared arrays
+// rather than allocated one by one: a value kept after the rest of a
+// message is dropped may keep up to a few kilobytes of its message alive.
+// Encoding into a reused buffer ([AppendMarshal], [Encoder]) allocates
+// nothing for the value types of this package.
+//
 // # Security considerations
 //
 // Decoding runs no code. GLOBAL and STACK_GLOBAL produce [Global] names
