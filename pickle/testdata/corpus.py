@@ -6,7 +6,10 @@
 #                         expression or '') from stdin, loads each pickle and
 #                         compares it with the expected value, recursively,
 #                         with exact types; prints "mismatch ..." lines and
-#                         a final "checked N".
+#                         a final "checked N". An expression "check:F" applies
+#                         the predicate F instead; a prefix "exact:" also
+#                         requires the pickle to equal pickle.dumps(value, p)
+#                         (on 3.8+).
 #
 # Records are: u32 BE name length, name (UTF-8), u8 protocol, u32 BE data
 # length, data, u32 BE expression length, expression.
@@ -277,6 +280,9 @@ def check():
         el = struct.unpack('>I', read_exact(stdin, 4))[0]
         expr = read_exact(stdin, el).decode('utf-8')
         where = '%s (protocol %d)' % (name, p)
+        exact = expr.startswith('exact:')
+        if exact:
+            expr = expr[len('exact:'):]
         if expr.startswith('check:'):
             want, chk = None, eval(expr[len('check:'):], ns)
         elif expr:
@@ -297,6 +303,8 @@ def check():
             print('mismatch %s: %s' % (where, r[:300]))
         elif chk is not None and not chk(got):
             print('mismatch %s: identity (shared/recursive structure) lost' % where)
+        elif exact and sys.version_info >= (3, 8) and pickle.dumps(want, p) != data:
+            print('mismatch %s: bytes differ from pickle.dumps: %r' % (where, pickle.dumps(want, p)[:200]))
     print('checked %d' % n)
 
 
