@@ -180,6 +180,17 @@ func (d *Dict) find(k hashKey) int {
 // set is Set charging the key computation to budget; it returns the
 // item's position.
 func (d *Dict) set(key, value any, budget *int64) (int, error) {
+	if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict {
+		// The common case: a str key in a small dict.
+		for i := range d.items {
+			if s, ok := d.items[i].Key.(string); ok && s == ks {
+				d.items[i].Value = value
+				return i, nil
+			}
+		}
+		d.items = append(d.items, Item{key, value})
+		return len(d.items) - 1, nil
+	}
 	k, err := keyOfBudget(key, budget)
 	if err != nil {
 		return 0, err

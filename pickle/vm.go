@@ -242,8 +242,6 @@ func (st *decodeState) popMark() ([]any, error) {
 	return items, nil
 }
 
-// release clears references held in a popped region of the stack.
-func release(items []any) { clear(items) }
 
 func (st *decodeState) newList() *listBuilder {
 	if st.nb == len(st.builders) {
@@ -310,9 +308,11 @@ func (st *decodeState) memoGet(idx uint64) (any, error) {
 	return v, nil
 }
 
-// reset drops every reference the state holds, keeping its buffers.
+// reset drops every reference the state holds, keeping its buffers. (The
+// opcodes leave popped stack slots as they are; they are cleared here, up
+// to the stack's high-water mark.)
 func (st *decodeState) reset() {
-	release(st.stack[:max(st.stackHW, len(st.stack))])
+	clear(st.stack[:max(st.stackHW, len(st.stack))])
 	st.stack = st.stack[:0]
 	st.heights = st.heights[:0]
 	st.stackHW = 0
@@ -320,7 +320,7 @@ func (st *decodeState) reset() {
 	st.arena = nil
 	st.boxes.reset()
 	st.marks = st.marks[:0]
-	release(st.memo)
+	clear(st.memo)
 	st.memo = st.memo[:0]
 	st.memoMap = nil
 	st.memoLen = 0
@@ -512,9 +512,7 @@ func (st *decodeState) run() (any, error) {
 				_, err = st.pop()
 			}
 		case opPopMark:
-			var items []any
-			items, err = st.popMark()
-			release(items)
+			_, err = st.popMark()
 		case opDup:
 			var p *any
 			if p, err = st.top(); err == nil {
@@ -795,7 +793,6 @@ func (st *decodeState) run() (any, error) {
 			t := make(Tuple, n)
 			top := st.stack[len(st.stack)-n:]
 			copy(t, top)
-			release(top)
 			h := maxHeight(st.heights[len(st.heights)-n:]) + 1
 			st.stack = st.stack[:len(st.stack)-n]
 			st.heights = st.heights[:len(st.heights)-n]
@@ -843,7 +840,6 @@ func (st *decodeState) run() (any, error) {
 				}
 				v = d
 			}
-			release(items)
 			err = st.pushH(v, st.markH+1)
 		case opAppend:
 			var v any
@@ -864,7 +860,6 @@ func (st *decodeState) run() (any, error) {
 			if err = st.appendItems(op, items); err == nil {
 				err = st.grow(st.topHeight(), st.markH)
 			}
-			release(items)
 		case opSetItem:
 			if len(st.stack)-st.fence() < 3 {
 				return nil, st.underflow()
@@ -872,7 +867,6 @@ func (st *decodeState) run() (any, error) {
 			n := len(st.stack)
 			items := st.stack[n-2:]
 			err = st.setItemsOn(st.stack[n-3], items)
-			release(items)
 			h := max(st.heights[n-2], st.heights[n-1])
 			st.stack = st.stack[:n-2]
 			st.heights = st.heights[:n-2]
@@ -893,7 +887,6 @@ func (st *decodeState) run() (any, error) {
 			if err = st.setItemsOn(st.stack[len(st.stack)-1], items); err == nil {
 				err = st.grow(st.topHeight(), st.markH)
 			}
-			release(items)
 		case opAddItems:
 			var items []any
 			if items, err = st.popMark(); err != nil {
@@ -909,7 +902,6 @@ func (st *decodeState) run() (any, error) {
 			if err = st.addAll(&s.set, items); err == nil {
 				err = st.grow(st.topHeight(), st.markH)
 			}
-			release(items)
 
 		// Objects.
 		case opGlobal:
@@ -1034,7 +1026,6 @@ func (st *decodeState) run() (any, error) {
 			}
 			t := make(Tuple, len(items))
 			copy(t, items)
-			release(items)
 			for i := range t {
 				st.note(&t[i])
 			}
