@@ -242,7 +242,6 @@ func (st *decodeState) popMark() ([]any, error) {
 	return items, nil
 }
 
-
 func (st *decodeState) newList() *listBuilder {
 	if st.nb == len(st.builders) {
 		st.builders = append(st.builders, new(listBuilder))
