@@ -11,7 +11,8 @@ import (
 //
 // The decoder buffers its input: it may read beyond the end of a pickle,
 // and keeps those bytes for the next Decode ([Decoder.Buffered] returns
-// them). A Decoder is not safe for concurrent use.
+// them). After an error other than [io.EOF] its position in the input is
+// undefined. A Decoder is not safe for concurrent use.
 type Decoder struct {
 	st decodeState
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func mustUnmarshal(t *testing.T, data string) any {
+func mustDecodeAny(t *testing.T, data string) any {
 	t.Helper()
 	var v any
 	if err := Unmarshal([]byte(data), &v); err != nil {
@@ -20,7 +20,7 @@ func mustUnmarshal(t *testing.T, data string) any {
 	return v
 }
 
-func dict(kv ...any) *Dict {
+func mkDict(kv ...any) *Dict {
 	d := NewDict()
 	for i := 0; i < len(kv); i += 2 {
 		if err := d.Set(kv[i], kv[i+1]); err != nil {
@@ -36,16 +36,16 @@ func TestDecodePython2Text(t *testing.T) {
 	// pickle.dumps([o, u'\u20ac\\u', 'S\'q\n', 3L, 1.5, True, None, (1,2)], 0)
 	// with o an old-style __main__.O instance with o.a = 1.
 	p0 := "(lp0\n(i__main__\nO\np1\n(dp2\nS'a'\np3\nI1\nsbaV\\u20ac\\u005cu\np4\naS\"S'q\\n\"\np5\naL3L\naF1.5\naI01\naNa(I1\nI2\ntp6\na."
-	v := mustUnmarshal(t, p0)
+	v := mustDecodeAny(t, p0)
 	o := &Object{Kind: Inst, Callable: Global{"__main__", "O"}, Args: Tuple{}, HasState: true,
-		State: dict(ByteString("a"), int64(1))}
+		State: mkDict(ByteString("a"), int64(1))}
 	want := []any{o, "€\\u", ByteString("S'q\n"), int64(3), 1.5, true, nil, Tuple{int64(1), int64(2)}}
 	if !Equal(v, want) {
 		t.Fatalf("protocol 0: got %#v", v)
 	}
 	// cPickle.dumps([o, 5L], 1)
 	p1 := "]q\x01((c__main__\nO\nq\x02oq\x03}q\x04U\x01aK\x01sbL5L\ne."
-	v = mustUnmarshal(t, p1)
+	v = mustDecodeAny(t, p1)
 	if !Equal(v, []any{o, int64(5)}) {
 		t.Fatalf("protocol 1: got %#v", v)
 	}
@@ -76,7 +76,7 @@ func TestDecodeTextOpcodes(t *testing.T) {
 		{"UNICODE latin1 bytes", "V\xe9\n.", "é"},
 		{"UNICODE surrogate", "V\\ud800\n.", "\xed\xa0\x80"},
 		{"PUT GET", "(lp0\nI1\nag0\n0g0\n.", []any{int64(1)}},
-		{"DICT", "(S'a'\nI1\nd.", dict(ByteString("a"), int64(1))},
+		{"DICT", "(S'a'\nI1\nd.", mkDict(ByteString("a"), int64(1))},
 		{"TUPLE", "(I1\nI2\nt.", Tuple{int64(1), int64(2)}},
 		{"POP_MARK", "I7\n(I1\nI2\n1.", int64(7)},
 		{"POP mark", "I7\n(0.", int64(7)},
@@ -102,7 +102,7 @@ func TestDecodeTextOpcodes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := mustUnmarshal(t, c.data)
+			v := mustDecodeAny(t, c.data)
 			if c.name == "DUP" {
 				l := v.([]any)
 				if len(l) != 1 {
@@ -123,7 +123,7 @@ func TestDecodeTextOpcodes(t *testing.T) {
 
 func TestDecodeRecursiveShapes(t *testing.T) {
 	// [l] with l.append(l) at protocol 4: l[0] is l.
-	v := mustUnmarshal(t, "\x80\x04]\x94h\x00a.")
+	v := mustDecodeAny(t, "\x80\x04]\x94h\x00a.")
 	l := v.([]any)
 	if len(l) != 1 {
 		t.Fatalf("got %d items", len(l))
@@ -133,14 +133,14 @@ func TestDecodeRecursiveShapes(t *testing.T) {
 	}
 	// A list appended to after it was stored in a dict (via the memo):
 	// {'k': l}, then l.append(1) through GET.
-	v = mustUnmarshal(t, "\x80\x04}\x94(\x8c\x01k]\x94u0h\x01K\x01a0h\x00.")
+	v = mustDecodeAny(t, "\x80\x04}\x94(\x8c\x01k]\x94u0h\x01K\x01a0h\x00.")
 	d := v.(*Dict)
 	got, _ := d.Get("k")
 	if !Equal(got, []any{int64(1)}) {
 		t.Fatalf("late append lost: %#v", got)
 	}
 	// Shared empty list keeps its identity through a re-encoding.
-	v = mustUnmarshal(t, "\x80\x04]\x94(]\x94h\x01e.")
+	v = mustDecodeAny(t, "\x80\x04]\x94(]\x94h\x01e.")
 	b, err := Marshal(v)
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +434,7 @@ func TestDecodeDepth(t *testing.T) {
 	b.WriteString("j\x00\x00\x00\x00.")
 	deep("late appends", b.String())
 	// Recursive values are not deep.
-	v := mustUnmarshal(t, "\x80\x04]\x94h\x00a.")
+	v := mustDecodeAny(t, "\x80\x04]\x94h\x00a.")
 	if len(v.([]any)) != 1 {
 		t.Fatal("recursive list")
 	}
@@ -487,12 +487,12 @@ func TestDecodeSparseMemo(t *testing.T) {
 // Python 3 names), and encodes back to the same call.
 func TestDecodeReconstructor(t *testing.T) {
 	want := &Object{Kind: Reduce, Callable: Global{"copyreg", "_reconstructor"},
-		Args: Tuple{Global{"m", "P"}, Global{"builtins", "object"}, nil}, HasState: true, State: dict("x", int64(1))}
+		Args: Tuple{Global{"m", "P"}, Global{"builtins", "object"}, nil}, HasState: true, State: mkDict("x", int64(1))}
 	for _, data := range []string{
 		"ccopy_reg\n_reconstructor\np0\n(cm\nP\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n(dp5\nVx\np6\nI1\nsb.",
 		"ccopy_reg\n_reconstructor\nq\x00(cm\nP\nq\x01c__builtin__\nobject\nq\x02Ntq\x03Rq\x04}q\x05X\x01\x00\x00\x00xq\x06K\x01sb.",
 	} {
-		v := mustUnmarshal(t, data)
+		v := mustDecodeAny(t, data)
 		if !Equal(v, want) {
 			t.Fatalf("got %#v", v)
 		}
@@ -503,5 +503,30 @@ func TestDecodeReconstructor(t *testing.T) {
 		if !bytes.Contains(b, []byte("ccopy_reg\n_reconstructor\n")) || !bytes.Contains(b, []byte("c__builtin__\nobject\n")) {
 			t.Fatalf("protocol 2 names not mapped back: %q", b)
 		}
+	}
+}
+
+func TestNewBytesDecoderSeveral(t *testing.T) {
+	a, _ := Marshal("a")
+	b, _ := MarshalProtocol([]any{int64(2)}, 2)
+	d := NewBytesDecoder(append(append(a, b...), 'x'))
+	var v any
+	if err := d.Decode(&v); err != nil || v != "a" {
+		t.Fatalf("first: %v, %v", v, err)
+	}
+	if err := d.Decode(&v); err != nil || !Equal(v, []any{int64(2)}) {
+		t.Fatalf("second: %v, %v", v, err)
+	}
+	rest, _ := io.ReadAll(d.Buffered())
+	if string(rest) != "x" {
+		t.Fatalf("Buffered: %q", rest)
+	}
+	if err := d.Decode(&v); err == nil || err == io.EOF {
+		t.Fatalf("trailing garbage: %v", err)
+	}
+	d = NewBytesDecoder(a)
+	d.Decode(&v)
+	if err := d.Decode(&v); err != io.EOF {
+		t.Fatalf("at the end: %v", err)
 	}
 }
