@@ -24,7 +24,8 @@ func Marshal(v any) ([]byte, error) {
 // str; it must be UTF-8, or the generalized UTF-8 this package uses for
 // lone surrogates), []byte (bytes), [ByteArray], [ByteString] (a Python 2
 // str), []any (list), [Tuple], [*Dict], map[string]any (a dict with sorted
-// keys), [*Set], [*FrozenSet], *big.Int, [Global] and [*Object]. Other
+// keys), [*Set], [*FrozenSet], *big.Int, [Global] and [*Object] (nil
+// pointers of these types are None; nil slices are empty). Other
 // types (structs, maps, slices, pointers) are converted first, as described
 // for the typed layer. Shared lists, dicts, sets, tuples, strings, bytes
 // and objects are written once and referenced from the memo, so shared and

@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -22,14 +23,23 @@ func addSeeds(f *testing.F) {
 	}
 }
 
-// FuzzDecode: no input may panic, hang or allocate without bound; what
+// FuzzDecode: no input may panic, hang or allocate without bound; the
+// streaming decoder (fed a byte at a time) agrees with Unmarshal; what
 // decodes must encode.
 func FuzzDecode(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var v any
-		if err := Unmarshal(data, &v); err != nil {
+		var v, w any
+		err := Unmarshal(data, &v)
+		err2 := NewDecoder(&oneByteReader{bytes.NewReader(data)}).Decode(&w)
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("Unmarshal: %v; Decoder: %v", err, err2)
+		}
+		if err != nil {
 			return
+		}
+		if !Equal(v, w) {
+			t.Fatalf("Unmarshal gave %#v, Decoder %#v", v, w)
 		}
 		if _, err := Marshal(v); err != nil {
 			if _, ok := err.(*UnsupportedValueError); ok {

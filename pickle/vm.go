@@ -483,15 +483,14 @@ func (st *decodeState) run() (any, error) {
 			if b, err = st.data(8); err != nil {
 				return nil, err
 			}
+			// As CPython, require the frame's bytes to be present (a
+			// stream buffers them as they arrive).
 			n := le64(b)
-			if in.r == nil {
-				if n > uint64(in.avail()) {
-					return nil, &SyntaxError{Offset: st.opOff, Msg: "FRAME length exceeds the data", Err: io.ErrUnexpectedEOF}
-				}
-			} else if n <= 1<<20 {
-				if err := in.need(int(n)); err != nil {
-					return nil, st.readErr(err)
-				}
+			if n > uint64(in.avail()) && (in.r == nil || n > uint64(math.MaxInt-1<<20)) {
+				return nil, &SyntaxError{Offset: st.opOff, Msg: "FRAME length exceeds the data", Err: io.ErrUnexpectedEOF}
+			}
+			if err := in.need(int(n)); err != nil {
+				return nil, st.readErr(err)
 			}
 		case opStop:
 			v, err := st.pop()
