@@ -530,3 +530,16 @@ func TestNewBytesDecoderSeveral(t *testing.T) {
 		t.Fatalf("at the end: %v", err)
 	}
 }
+
+// A long protocol 0 line arriving a byte at a time is read in linear time
+// (this test would take minutes if each byte rescanned the line).
+func TestDecodeStreamLongLine(t *testing.T) {
+	data := "V" + strings.Repeat("x", 1<<20) + "\n."
+	var v any
+	if err := NewDecoder(&oneByteReader{strings.NewReader(data)}).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := v.(string); len(s) != 1<<20 {
+		t.Fatalf("got %d bytes", len(s))
+	}
+}

@@ -88,13 +88,16 @@ func (in *input) next(n int) ([]byte, error) {
 
 // line returns the bytes up to the next newline, without it.
 func (in *input) line() ([]byte, error) {
+	scanned := 0 // bytes after pos known to hold no newline
 	for {
-		if i := bytes.IndexByte(in.buf[in.pos:], '\n'); i >= 0 {
+		if i := bytes.IndexByte(in.buf[in.pos+scanned:], '\n'); i >= 0 {
+			i += scanned
 			b := in.buf[in.pos : in.pos+i]
 			in.pos += i + 1
 			return b, nil
 		}
-		if err := in.need(in.avail() + 1); err != nil {
+		scanned = in.avail()
+		if err := in.need(scanned + 1); err != nil {
 			return nil, err
 		}
 	}
