@@ -79,6 +79,7 @@ func (d *Decoder) Decode(v any) error {
 		return io.EOF
 	}
 	val, err := d.st.decode()
+	d.st.in.shrink()
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,11 @@ func (st *decodeState) checkDepth(v any) error {
 	}
 	c := depthChecker{max: int32(st.limits.MaxDepth), memo: st.depthMemo}
 	_, err := c.height(v, 1)
-	clear(st.depthMemo)
+	if len(st.depthMemo) > 1<<16 {
+		st.depthMemo = nil
+	} else {
+		clear(st.depthMemo)
+	}
 	if err != nil {
 		return &LimitError{Limit: "depth", Max: int64(st.limits.MaxDepth), Offset: st.in.offset()}
 	}

@@ -110,3 +110,15 @@ func (in *input) atEOF() bool {
 	}
 	return in.need(1) != nil && in.avail() == 0
 }
+
+// shrink releases a large read buffer once its content has been consumed,
+// so that one big message does not pin its buffer.
+func (in *input) shrink() {
+	if in.r == nil || cap(in.buf) <= 1<<20 || in.avail() > cap(in.buf)/4 {
+		return
+	}
+	b := make([]byte, in.avail(), max(in.avail(), 4096))
+	copy(b, in.buf[in.pos:])
+	in.base += int64(in.pos)
+	in.buf, in.pos = b, 0
+}
