@@ -259,6 +259,12 @@ func (st *decodeState) note(p *any) {
 }
 
 func (st *decodeState) memoPut(idx uint64, v any) error {
+	if idx == uint64(len(st.memo)) && st.memoLen < st.limits.MaxMemo {
+		// MEMOIZE, and PUT in order: the common case.
+		st.memo = append(st.memo, v)
+		st.memoLen++
+		return nil
+	}
 	if idx < uint64(len(st.memo)) {
 		if _, ok := st.memo[idx].(hole); ok {
 			st.memoLen++
@@ -682,6 +688,18 @@ func (st *decodeState) run() (any, error) {
 
 		// Text and bytes.
 		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
+			if op == opShortBinUnicode && in.pos < len(in.buf) {
+				// Fast path: the whole short string is buffered.
+				if n := int(in.buf[in.pos]); in.pos+1+n <= len(in.buf) {
+					b := in.buf[in.pos+1 : in.pos+1+n]
+					in.pos += 1 + n
+					var v any
+					if v, err = st.str(b); err == nil {
+						err = st.push(v)
+					}
+					break
+				}
+			}
 			var n int
 			switch op {
 			case opShortBinUnicode:
