@@ -303,7 +303,7 @@ func (st *decodeState) reducePattern(callable any, args Tuple) (any, bool, error
 		case 1:
 			switch l := args[0].(type) {
 			case *listBuilder:
-				items = l.items
+				items = l.all()
 			case Tuple:
 				items = l
 			default:

@@ -16,6 +16,10 @@ import (
 // pickle ends (so shared lists keep one backing array and a list can hold
 // itself).
 type listBuilder struct {
+	// The items are chunks (full earlier batches, kept to avoid copying
+	// as the list grows) followed by items; all() joins them.
+	chunks [][]any
+	nchunk int // items in chunks
 	items  []any
 	final  any  // the finished []any, boxed once
 	shared bool // fetched from the memo or DUPed: identity matters
@@ -30,6 +34,19 @@ const (
 	fixObjList                // obj.ListItems[idx]
 	fixObjDict                // obj.DictItems[idx].Value
 )
+
+// all joins the builder's chunks into items and returns them.
+func (b *listBuilder) all() []any {
+	if len(b.chunks) > 0 {
+		l := make([]any, 0, b.nchunk+len(b.items))
+		for _, c := range b.chunks {
+			l = append(l, c...)
+		}
+		b.items = append(l, b.items...)
+		b.chunks, b.nchunk = nil, 0
+	}
+	return b.items
+}
 
 // fixup records a slot that holds a *listBuilder.
 type fixup struct {
@@ -370,6 +387,7 @@ func (st *decodeState) decode() (any, error) {
 // the builder was stored.
 func (st *decodeState) finish(v any) any {
 	for _, b := range st.builders[:st.nb] {
+		b.all()
 		var l []any
 		if len(b.items) == 0 {
 			if b.shared {
@@ -1120,10 +1138,20 @@ func (st *decodeState) appendItems(op byte, items []any) error {
 	}
 	switch t := st.stack[len(st.stack)-1].(type) {
 	case *listBuilder:
-		if len(t.items)+len(items) > st.limits.MaxItems {
+		n := t.nchunk + len(t.items)
+		if n+len(items) > st.limits.MaxItems {
 			return st.limit("items", st.limits.MaxItems)
 		}
-		n := len(t.items)
+		if len(items) > 1 && len(t.items) > 0 && cap(t.items)-len(t.items) < len(items) {
+			// A new batch that does not fit: keep what we have as a
+			// chunk rather than copying it into a bigger array.
+			t.chunks = append(t.chunks, t.items)
+			t.nchunk += len(t.items)
+			t.items = nil
+		}
+		if t.items == nil {
+			t.items = make([]any, 0, len(items))
+		}
 		t.items = append(t.items, items...)
 		for i, v := range items {
 			if _, ok := v.(*listBuilder); ok {
