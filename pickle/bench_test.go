@@ -104,6 +104,33 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeZeroCopy decodes with one Decoder, reset for each
+// message, with SetZeroCopy: bytes share memory with the message.
+func BenchmarkDecodeZeroCopy(b *testing.B) {
+	for _, c := range benchCases {
+		b.Run(c.name, func(b *testing.B) {
+			cpy := cpythonNs(c.pyval, "pickle.loads(d)")
+			data, err := Marshal(c.make())
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := NewBytesDecoder(nil)
+			d.SetZeroCopy(true)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				d.ResetBytes(data)
+				var w any
+				if err := d.Decode(&w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPython(b, cpy)
+		})
+	}
+}
+
 // BenchmarkRoundTrip is encode into a reused buffer plus decode.
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, c := range benchCases {

@@ -51,6 +51,21 @@ func (d *Decoder) SetBuffers(bufs [][]byte) {
 	d.st.hasBuffers = true
 }
 
+// ResetBytes makes d read the pickles in data, as a Decoder made by
+// [NewBytesDecoder] does, dropping any unread input and keeping its
+// settings and internal buffers: a Conn, for instance, can keep one
+// Decoder and reset it for each message, so that decoding a message
+// allocates only its values.
+func (d *Decoder) ResetBytes(data []byte) { d.st.in = input{buf: data} }
+
+// SetZeroCopy makes a Decoder made by [NewBytesDecoder] return bytes and
+// bytearray values that share memory with its input instead of copies,
+// which saves copying large payloads. The caller hands the input over: it
+// must not modify or reuse it while those values are in use (and writing
+// to a decoded [ByteArray] writes into the input). Strings are always
+// copied, and a Decoder reading from an io.Reader always copies.
+func (d *Decoder) SetZeroCopy(on bool) { d.st.zeroCopy = on }
+
 // Buffered returns a reader of the data remaining in the Decoder's buffer.
 func (d *Decoder) Buffered() io.Reader {
 	return &sliceReader{b: d.st.in.buf[d.st.in.pos:]}

@@ -543,3 +543,33 @@ func TestDecodeStreamLongLine(t *testing.T) {
 		t.Fatalf("got %d bytes", len(s))
 	}
 }
+
+func TestZeroCopy(t *testing.T) {
+	data, _ := MarshalProtocol([]any{[]byte("abc"), ByteArray("de")}, 5)
+	d := NewBytesDecoder(data)
+	d.SetZeroCopy(true)
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	l := v.([]any)
+	b, ba := l[0].([]byte), l[1].(ByteArray)
+	if string(b) != "abc" || string(ba) != "de" || cap(b) != 3 {
+		t.Fatalf("got %q %q cap %d", b, ba, cap(b))
+	}
+	i := bytes.Index(data, []byte("abc"))
+	if &data[i] != &b[0] {
+		t.Fatal("bytes were copied")
+	}
+	// A reused Decoder.
+	b2, _ := Marshal([]byte("xyz"))
+	d.ResetBytes(b2)
+	if err := d.Decode(&v); err != nil || string(v.([]byte)) != "xyz" {
+		t.Fatalf("after ResetBytes: %v, %v", v, err)
+	}
+	// Without it, values are copies.
+	Unmarshal(data, &v)
+	if b := v.([]any)[0].([]byte); &data[i] == &b[0] {
+		t.Fatal("Unmarshal shares memory with its input")
+	}
+}

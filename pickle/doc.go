@@ -95,7 +95,10 @@
 // rather than allocated one by one: a value kept after the rest of a
 // message is dropped may keep up to a few kilobytes of its message alive.
 // Encoding into a reused buffer ([AppendMarshal], [Encoder]) allocates
-// nothing for the value types of this package.
+// nothing for the value types of this package. A [Decoder] reused with
+// [Decoder.ResetBytes] allocates only the decoded values, and with
+// [Decoder.SetZeroCopy] bytes values share the message's memory instead
+// of being copied.
 //
 // # Security considerations
 //

@@ -67,6 +67,7 @@ type decodeState struct {
 	limits     Limits
 	buffers    [][]byte
 	hasBuffers bool
+	zeroCopy   bool
 
 	start     int64 // offset of the pickle's first byte
 	opOff     int64 // offset of the current opcode
@@ -469,6 +470,15 @@ func (st *decodeState) str(b []byte) (any, error) {
 	return st.boxes.str(st.newString(b)), nil
 }
 
+// payload returns a bytes value read from the input: a copy, or with
+// zero-copy decoding, the input's own bytes.
+func (st *decodeState) payload(b []byte) []byte {
+	if st.zeroCopy && st.in.r == nil {
+		return b[:len(b):len(b)]
+	}
+	return copyBytes(b)
+}
+
 func copyBytes(b []byte) []byte {
 	c := make([]byte, len(b))
 	copy(c, b)
@@ -766,9 +776,9 @@ func (st *decodeState) run() (any, error) {
 				return nil, err
 			}
 			if op == opByteArray8 {
-				err = st.push(ByteArray(copyBytes(b)))
+				err = st.push(ByteArray(st.payload(b)))
 			} else {
-				err = st.push(copyBytes(b))
+				err = st.push(st.payload(b))
 			}
 		case opShortBinString, opBinString:
 			var n int
