@@ -1,6 +1,9 @@
 package pickle
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // Boxing decoded scalars into interface values.
 //
@@ -60,17 +63,17 @@ func makeAny(typ, data unsafe.Pointer) (v any) {
 	return v
 }
 
-// boxes holds the decoder's slabs.
+// boxes holds the decoder's slabs. Floats and ints share one slab of
+// 8-byte words (neither holds pointers; the type in the interface value
+// says how to read the word).
 type boxes struct {
-	strs   slab[string]
-	floats slab[float64]
-	ints   slab[int64]
+	strs  slab[string]
+	words slab[uint64]
 }
 
 func (b *boxes) reset() {
 	b.strs.reset()
-	b.floats.reset()
-	b.ints.reset()
+	b.words.reset()
 }
 
 func (b *boxes) str(s string) any {
@@ -78,12 +81,12 @@ func (b *boxes) str(s string) any {
 }
 
 func (b *boxes) float(f float64) any {
-	return makeAny(float64Type, b.floats.slot(f))
+	return makeAny(float64Type, b.words.slot(math.Float64bits(f)))
 }
 
 func (b *boxes) int(i int64) any {
 	if i >= 0 && i < 256 {
 		return i // Go boxes these without allocating
 	}
-	return makeAny(int64Type, b.ints.slot(i))
+	return makeAny(int64Type, b.words.slot(uint64(i)))
 }

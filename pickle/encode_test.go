@@ -176,9 +176,9 @@ func TestEncodeNoAllocs(t *testing.T) {
 }
 
 // TestDecodeAllocs: decoding the small message allocates only its result:
-// the dict and its item array, the list's array, one block for the string
-// bytes, one slab each for the boxed strings and floats (and the *any the
-// test decodes into).
+// the dict (with room for a few items), the list's array and its interface
+// box, one block for the string bytes, one slab each for boxed strings and
+// numbers, and the *any the test decodes into.
 func TestDecodeAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -190,7 +190,7 @@ func TestDecodeAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 8 {
+	if allocs > 7 {
 		t.Errorf("Unmarshal allocated %v times per call", allocs)
 	}
 	t.Logf("%v allocations", allocs)

@@ -58,6 +58,19 @@ type fixup struct {
 	obj  *Object
 }
 
+// inlineDict is a Dict allocated together with room for a few items, so
+// that a small dict costs one allocation.
+type inlineDict struct {
+	d   Dict
+	buf [4]Item
+}
+
+func newSmallDict() *Dict {
+	sd := &inlineDict{}
+	sd.d.items = sd.buf[:0]
+	return &sd.d
+}
+
 // hole marks an unset memo slot.
 type hole struct{}
 
@@ -826,7 +839,7 @@ func (st *decodeState) run() (any, error) {
 		case opEmptyTuple:
 			err = st.pushH(Tuple{}, 1)
 		case opEmptyDict:
-			err = st.pushH(&Dict{}, 1)
+			err = st.pushH(newSmallDict(), 1)
 		case opEmptySet:
 			err = st.pushH(&Set{}, 1)
 		case opTuple1, opTuple2, opTuple3:
@@ -1207,8 +1220,8 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 	if d.Len()+len(items)/2 > st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
-	if d.items == nil {
-		d.items = make([]Item, 0, len(items)/2)
+	if cap(d.items)-len(d.items) < len(items)/2 {
+		d.items = append(make([]Item, 0, len(d.items)+len(items)/2), d.items...)
 	}
 	left := st.budgetLeft()
 	for i := 0; i < len(items); i += 2 {
