@@ -36,8 +36,9 @@
 // Old protocols write some built-in types as calls: bytes at protocols 0 to
 // 2 as _codecs.encode(str, 'latin1'), sets and frozensets below protocol 4
 // as set([...]), bytearrays as bytearray(...), nested class names as
-// getattr(class, name). The decoder recognises exactly these patterns and
-// produces the values above; it calls nothing. Python 2 names (__builtin__,
+// getattr(class, name), and __getnewargs_ex__ objects below protocol 4 as
+// copyreg.__newobj_ex__(cls, args, kwargs). The decoder recognises exactly
+// these patterns and produces the values above; it calls nothing. Python 2 names (__builtin__,
 // exceptions, copy_reg, ...) are mapped to their Python 3 names at
 // protocols 0 to 2, and back when encoding at protocol 2, as CPython does
 // with fix_imports. Python 2 int and long both become int64 (or *big.Int),
@@ -106,7 +107,7 @@
 // that are never imported or resolved; REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ
 // and BUILD produce inert [*Object] records. (CPython's pickle.loads, and so
 // multiprocessing's Connection.recv, runs arbitrary code; this package is
-// safe for pickles from untrusted peers.) Persistent IDs (PERSID,
+// meant for pickles from peers that are not trusted.) Persistent IDs (PERSID,
 // BINPERSID) and extension codes (EXT1, EXT2, EXT4) are rejected with a
 // [*SyntaxError], as are out-of-band buffers unless supplied with
 // [Decoder.SetBuffers].
