@@ -97,7 +97,10 @@ func (c *Conn) RecvBytesInto(ctx context.Context, buf []byte, offset int) (int, 
 }
 
 // Recv receives the next message and decodes it into v with the Conn's
-// codec.
+// codec. With the default codec, [Pickle], that is whatever a Python peer
+// sent with conn.send(obj), decoded without executing anything; v may be
+// a *any (see package pickle for the values it gets) or a pointer to a
+// typed Go value (struct, map, slice, ...).
 func (c *Conn) Recv(ctx context.Context, v any) error {
 	msg, err := c.RecvBytes(ctx)
 	if err != nil {

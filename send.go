@@ -59,14 +59,11 @@ func (c *Conn) SendBytesRange(ctx context.Context, p []byte, offset, size int) e
 	return c.SendBytes(ctx, p[offset:offset+size])
 }
 
-// Send encodes v with the Conn's codec and sends it as one message.
-func (c *Conn) Send(ctx context.Context, v any) error {
-	p, err := c.marshal(v)
-	if err != nil {
-		return err
-	}
-	return c.SendBytes(ctx, p)
-}
+// Send encodes v with the Conn's codec and sends it as one message. With
+// the default codec, [Pickle], a Python peer receives it with conn.recv();
+// the pickle's protocol is 4, or 2 when the peer has been sending protocol
+// 2 or lower (Python 2).
+func (c *Conn) Send(ctx context.Context, v any) error { return c.send(ctx, v) }
 
 // beginSend checks that the Conn can send and takes the write lock.
 func (c *Conn) beginSend(ctx context.Context) error {
