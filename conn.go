@@ -164,6 +164,10 @@ func (c *Conn) Close() error {
 		c.closed.Store(true)
 		err = c.t.Close()
 		c.closeErr = err
+		// Wait sets holding the Conn report it: its receives now fail.
+		if r := connRegsOf(c); r != nil {
+			r.notify(true)
+		}
 	})
 	if err == net.ErrClosed {
 		return nil
