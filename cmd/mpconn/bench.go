@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -47,13 +48,14 @@ A progress line goes to standard error while it runs.
 
 // benchConfig is bench's parsed command line.
 type benchConfig struct {
-	json    bool
-	quick   bool
-	rounds  int
-	dur     time.Duration // 0: chosen from the number of runs
-	warm    time.Duration // 0: a quarter of dur
-	pythons []string
-	cases   []string
+	json     bool
+	quick    bool
+	rounds   int
+	dur      time.Duration // 0: chosen from the number of runs
+	warm     time.Duration // 0: a quarter of dur
+	pythons  []string
+	noPython bool
+	cases    []string
 }
 
 // benchBudget is roughly how long a default bench may measure for, warm-up
@@ -78,6 +80,7 @@ func runBench(ctx context.Context, out output, args []string) int {
 		cfg.pythons = append(cfg.pythons, s)
 		return nil
 	})
+	fs.BoolVar(&cfg.noPython, "no-python", false, "measure no CPython, only mpconn and raw Go")
 	fs.Func("case", "run only case `NAME` (repeatable)", func(s string) error {
 		if findBenchCase(s) == nil {
 			return fmt.Errorf("unknown case %q", s)
@@ -129,7 +132,7 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 	if err != nil {
 		return err
 	}
-	pys, err := pythons(cfg.pythons)
+	pys, err := cfg.findPythons()
 	if err != nil {
 		return err
 	}
@@ -175,6 +178,17 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 		return fmt.Errorf("%d runs failed: %s", len(failed), strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// findPythons returns the interpreters to use.
+func (cfg benchConfig) findPythons() ([]cpython.Python, error) {
+	if cfg.noPython {
+		if len(cfg.pythons) > 0 {
+			return nil, errors.New("give --python or --no-python, not both")
+		}
+		return nil, nil
+	}
+	return pythons(cfg.pythons)
 }
 
 // benchImpls lists mpconn, raw Go, then every interpreter, oldest first.

@@ -50,6 +50,7 @@ func runTour(ctx context.Context, out output, args []string) int {
 		cfg.pythons = append(cfg.pythons, s)
 		return nil
 	})
+	fs.BoolVar(&cfg.noPython, "no-python", false, "use no CPython: a Go child, Go clients, bench without CPython")
 	pos, status := parseFlags(fs, out, tourIntro, args)
 	if status >= 0 {
 		return status
@@ -57,7 +58,7 @@ func runTour(ctx context.Context, out output, args []string) int {
 	if len(pos) > 0 {
 		return usageError(fs, out, tourIntro, "unexpected arguments: %q", pos)
 	}
-	pys, err := pythons(cfg.pythons)
+	pys, err := cfg.findPythons()
 	if err != nil {
 		fmt.Fprintf(out.stderr, "mpconn tour: %v\n", err)
 		return exitFail
@@ -121,7 +122,7 @@ func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) 
 		name = "child"
 		cmd = exec.CommandContext(ctx, exe, append([]string{"bench", benchProcessArg, "tour-child"}, args...)...)
 		cmd.WaitDelay = 5 * time.Second
-		fmt.Fprintf(w, "No CPython found: the child is this program again, using mpconn.FDConn(3).\n")
+		fmt.Fprintf(w, "No CPython in use: the child is this program again, using mpconn.FDConn(3).\n")
 	}
 	fmt.Fprintf(w, "The parent made the Pipe with mpconn.Pipe and handed one end over as descriptor 3.\n\n")
 	cmd.ExtraFiles = []*os.File{f}
@@ -207,7 +208,7 @@ func tourListener(ctx context.Context, w io.Writer, py cpython.Python, havePy bo
 	if havePy {
 		fmt.Fprintf(w, "The clients are CPython %s: multiprocessing.connection.Client(address, authkey=...).\n\n", py.Full)
 	} else {
-		fmt.Fprintf(w, "No CPython found: the clients are mpconn.Dial with an AuthKey.\n\n")
+		fmt.Fprintf(w, "No CPython in use: the clients are mpconn.Dial with an AuthKey.\n\n")
 	}
 	for _, k := range []string{key, "wrong-key"} {
 		client, wait, err := tourClient(ctx, py, havePy, l.Address(), k)
