@@ -197,6 +197,9 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 		{name: "mpconn", label: "mpconn", goRun: "mpconn"},
 		{name: "raw", label: "raw Go", goRun: "raw"},
 	}
+	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
+		impls = append(impls, &benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock"})
+	}
 	seen := map[string]int{}
 	for _, p := range pys {
 		name := "cpython" + p.Version

@@ -5,7 +5,12 @@
 # "result COUNT NANOS".
 import sys
 import time
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Client, Listener
+
+try:
+    from multiprocessing.connection import Connection
+except ImportError:  # CPython 2.7 keeps it in C
+    from _multiprocessing import Connection
 
 clock = getattr(time, "perf_counter", time.time)
 role, case = sys.argv[1], sys.argv[2]

@@ -8,9 +8,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"golang.org/x/sys/unix"
 )
 
 // bench runs every measurement in two fresh processes, a driver that times
@@ -152,6 +157,14 @@ func runBenchProcess(ctx context.Context, out output, args []string) int {
 	if len(args) > 5 {
 		addr = args[5]
 	}
+	if dir := os.Getenv("MPCONN_BENCH_CPUPROFILE"); dir != "" {
+		// A CPU profile of each process, for looking into a case.
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.pprof", name, impl, role)))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := benchProcess(ctx, out, role, impl, name, dur, warm, addr); err != nil {
 		fmt.Fprintf(out.stderr, "mpconn bench %s %s %s %s: %v\n", benchProcessArg, role, impl, name, err)
 		return exitFail
@@ -176,6 +189,11 @@ func openTransport(impl string) (benchTransport, error) {
 			return nil, err
 		}
 		return &rawTransport{nc: nc, codec: benchCodec}, nil
+	case "rawblock":
+		if err := unix.SetNonblock(3, false); err != nil {
+			return nil, err
+		}
+		return &blockTransport{fd: 3, codec: benchCodec}, nil
 	}
 	return nil, fmt.Errorf("unknown implementation %q", impl)
 }
@@ -377,11 +395,19 @@ func benchConnect(ctx context.Context, out output, role, impl string, dur, warm 
 		}
 	case "raw":
 		step = func(int) error {
-			c, err := net.Dial("unix", addr)
-			if err != nil {
-				return err
+			for {
+				c, err := net.Dial("unix", addr)
+				if errors.Is(err, syscall.EAGAIN) {
+					// The listener's queue is full (a Unix socket
+					// does not wait): try again, on the clock.
+					runtime.Gosched()
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				return c.Close()
 			}
-			return c.Close()
 		}
 	default:
 		return fmt.Errorf("unknown implementation %q", impl)

@@ -5,7 +5,12 @@
 #
 # Each prints what it sees, one line per event, before it answers.
 import sys
-from multiprocessing.connection import Client, Connection
+from multiprocessing.connection import Client
+
+try:
+    from multiprocessing.connection import Connection
+except ImportError:  # CPython 2.7 keeps it in C
+    from _multiprocessing import Connection
 
 version = "%d.%d.%d" % sys.version_info[:3]
 
