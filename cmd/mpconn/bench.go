@@ -198,7 +198,9 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 		{name: "raw", label: "raw Go", goRun: "raw"},
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
-		impls = append(impls, &benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock"})
+		impls = append(impls,
+			&benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock"},
+			&benchImpl{name: "batch", label: "batch (exp.)", goRun: "batch"})
 	}
 	seen := map[string]int{}
 	for _, p := range pys {

@@ -189,6 +189,12 @@ func openTransport(impl string) (benchTransport, error) {
 			return nil, err
 		}
 		return &rawTransport{nc: nc, codec: benchCodec}, nil
+	case "batch":
+		t, err := openTransport("raw")
+		if err != nil {
+			return nil, err
+		}
+		return &batchTransport{rawTransport: *t.(*rawTransport)}, nil
 	case "rawblock":
 		if err := unix.SetNonblock(3, false); err != nil {
 			return nil, err
@@ -204,6 +210,9 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	}
 	if (name == "rtt_object" || name == "stream_object") && benchCodec == nil {
 		return errors.New(noPickleNote)
+	}
+	if role == "peer" && impl == "batch" {
+		impl = "mpconn"
 	}
 	t, err := openTransport(impl)
 	if err != nil {
@@ -253,7 +262,7 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 					return err
 				}
 			}
-			return nil
+			return flush(t)
 		}
 		finish = func() error { return endStream(t, t.send(nil)) }
 	case "stream_object":
@@ -264,7 +273,7 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 					return err
 				}
 			}
-			return nil
+			return flush(t)
 		}
 		finish = func() error { return endStream(t, t.sendObj(&benchEnd)) }
 	default:
@@ -281,10 +290,21 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	return nil
 }
 
+// flush writes what an experimental batching transport holds back.
+func flush(t benchTransport) error {
+	if f, ok := t.(interface{ flush() error }); ok {
+		return f.flush()
+	}
+	return nil
+}
+
 // endStream waits for the receiver's acknowledgement of the end message
 // whose sending returned err.
 func endStream(t benchTransport, err error) error {
 	if err != nil {
+		return err
+	}
+	if err := flush(t); err != nil {
 		return err
 	}
 	var ack [16]byte

@@ -101,3 +101,52 @@ func (t *blockTransport) recvObj(v *benchObject) error {
 }
 
 func (t *blockTransport) close() error { return unix.Close(t.fd) }
+
+// batchTransport is an experiment too: frames are gathered in a buffer
+// and written together, one write for up to 64 messages or 16 KiB, as an
+// opt-in batching send in mpconn could do. Its peer is mpconn. bench
+// measures it, as "batch", only with MPCONN_BENCH_EXPERIMENTAL=1.
+type batchTransport struct {
+	rawTransport
+	out []byte
+}
+
+func (t *batchTransport) send(p []byte) error {
+	t.out = binary.BigEndian.AppendUint32(t.out, uint32(len(p)))
+	t.out = append(t.out, p...)
+	if len(t.out) >= 16<<10 {
+		return t.flush()
+	}
+	return nil
+}
+
+func (t *batchTransport) flush() error {
+	if len(t.out) == 0 {
+		return nil
+	}
+	_, err := t.nc.Write(t.out)
+	t.out = t.out[:0]
+	return err
+}
+
+func (t *batchTransport) recvInto(buf []byte) (int, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	return t.rawTransport.recvInto(buf)
+}
+
+func (t *batchTransport) sendObj(v *benchObject) error {
+	p, err := t.codec.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.send(p)
+}
+
+func (t *batchTransport) recvObj(v *benchObject) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.rawTransport.recvObj(v)
+}
