@@ -60,10 +60,11 @@ type benchConfig struct {
 
 // benchBudget is roughly how long a default bench may measure for, warm-up
 // included; the per-run duration is picked to fit it.
-const benchBudget = 80 * time.Second
+const benchBudget = 95 * time.Second
 
-// benchRunOverhead is a rough cost of starting a run's two processes.
-const benchRunOverhead = 60 * time.Millisecond
+// benchRunOverhead is a rough cost of starting and ending a run's two
+// processes on a busy two-core machine.
+const benchRunOverhead = 200 * time.Millisecond
 
 func runBench(ctx context.Context, out output, args []string) int {
 	if len(args) > 0 && args[0] == benchProcessArg {
