@@ -41,9 +41,17 @@ Cases:
   stream_bytes_64  one-way stream of 64-byte messages (messages/s)
   stream_object    one-way stream of the small dict (messages/s)
   bulk_1MiB        one-way 1 MiB messages (GB/s, 10^9 bytes/s)
-  connect_auth     authenticated connect + handshake + close (per second)
+  connect_auth     authenticated connect + handshake + close (per second);
+                   the raw Go baseline connects and closes with no handshake
 
-A progress line goes to standard error while it runs.
+With --json, a row that could not be measured has "value": null, "runs": 0
+and a "note" saying why. A progress line goes to standard error.
+
+Environment: MPCONN_BENCH_EXPERIMENTAL=1 adds two experiments, not
+baselines: rawblock (raw frames with blocking system calls, bypassing Go's
+network poller) and batch (frames gathered into one write per 64 messages
+or 16 KiB, mpconn receiving). MPCONN_BENCH_CPUPROFILE=DIR writes a CPU
+profile of every Go process into DIR.
 `
 
 // benchConfig is bench's parsed command line.
