@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mpconn/mpconn/internal/cpython"
@@ -93,14 +94,16 @@ func (r *benchRunner) run(ctx context.Context, bc *benchCase, im *benchImpl) (be
 	derr := driver.Wait()
 
 	// The peer ends at EOF, except connect_auth's listener, which is
-	// stopped.
+	// stopped (SIGTERM, so that a Go peer can write its profile).
+	wait := 5 * time.Second
 	if addr != "" {
-		peer.Process.Kill()
+		peer.Process.Signal(syscall.SIGTERM)
+		wait = 2 * time.Second
 	}
 	var perr error
 	select {
 	case perr = <-peerDone:
-	case <-time.After(5 * time.Second):
+	case <-time.After(wait):
 		peer.Process.Kill()
 		perr = <-peerDone
 		if perr == nil {
