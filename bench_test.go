@@ -114,7 +114,7 @@ func benchRawSinkChild() int {
 
 // startPeer starts child as a peer process holding the other end of a
 // duplex Pipe and returns this end.
-func startPeer(b *testing.B, child string, size int) *Conn {
+func startBenchPeer(b *testing.B, child string, size int) *Conn {
 	b.Helper()
 	a, peer, err := Pipe(nil)
 	if err != nil {
@@ -153,7 +153,7 @@ func BenchmarkRoundTrip64(b *testing.B) {
 	const size = 64
 	msg := make([]byte, size)
 	b.Run("mpconn", func(b *testing.B) {
-		c := startPeer(b, "bench-echo", size)
+		c := startBenchPeer(b, "bench-echo", size)
 		ctx := context.Background()
 		buf := make([]byte, size)
 		b.ReportAllocs()
@@ -168,7 +168,7 @@ func BenchmarkRoundTrip64(b *testing.B) {
 		}
 	})
 	b.Run("raw", func(b *testing.B) {
-		c := startPeer(b, "bench-rawecho", size)
+		c := startBenchPeer(b, "bench-rawecho", size)
 		nc := rawConn(b, c)
 		frame := append(hdr(size), msg...)
 		buf := make([]byte, len(frame))
@@ -188,7 +188,7 @@ func BenchmarkRoundTrip64(b *testing.B) {
 func benchStream(b *testing.B, size int) {
 	msg := make([]byte, size)
 	b.Run("mpconn", func(b *testing.B) {
-		c := startPeer(b, "bench-sink", size)
+		c := startBenchPeer(b, "bench-sink", size)
 		ctx := context.Background()
 		ack := make([]byte, 16)
 		b.SetBytes(int64(size))
@@ -207,7 +207,7 @@ func benchStream(b *testing.B, size int) {
 		}
 	})
 	b.Run("raw", func(b *testing.B) {
-		c := startPeer(b, "bench-rawsink", size)
+		c := startBenchPeer(b, "bench-rawsink", size)
 		nc := rawConn(b, c)
 		frame := append(hdr(size), msg...)
 		ack := make([]byte, 7)

@@ -107,6 +107,9 @@ func (o *ConnOptions) maxSize() int64 {
 }
 
 func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOptions) *Conn {
+	// Hook (fdpass_unix.go): a Unix socket is read with recvmsg, so that
+	// descriptors sent along (SendFile) are kept, not dropped by a read.
+	t = fdPassingTransport(t)
 	c := &Conn{
 		t:        t,
 		network:  network,

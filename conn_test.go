@@ -600,3 +600,32 @@ func TestHugeHeaderAllocatesLittle(t *testing.T) {
 		t.Fatalf("then %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// Repeated Poll(0) on a message larger than the read-ahead buffer
+// gathers it without losing bytes (a full buffer once read as EOF).
+func TestPollZeroLargeMessage(t *testing.T) {
+	a, b := pipePair(t)
+	ctx := testCtx(t)
+	p := make([]byte, 3<<20)
+	for i := range p {
+		p[i] = byte(i % 249)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.SendBytes(ctx, p) }()
+	for {
+		ok, err := b.Poll(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+	}
+	got, err := b.RecvBytes(ctx)
+	if err != nil || !bytes.Equal(got, p) {
+		t.Fatalf("after Poll(0): %v, equal=%v", err, bytes.Equal(got, p))
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

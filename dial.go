@@ -2,7 +2,10 @@ package mpconn
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -24,6 +27,13 @@ type DialOptions struct {
 
 	// Conn configures the connection.
 	Conn *ConnOptions
+
+	// TLSConfig turns TLS on: after connecting, Dial runs a TLS handshake
+	// as the client, bounded by ctx and HandshakeTimeout, before the HMAC
+	// handshake (if AuthKey is set). Without a ServerName, the host of a
+	// TCP address is used for verification, as tls.Dial does. Nil means
+	// no TLS.
+	TLSConfig *tls.Config
 }
 
 // Dial connects to the Listener at address (see [ParseAddress] for the
@@ -41,15 +51,9 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, addr)
+	nc, err := dialRetry(ctx, network, addr)
 	if err != nil {
 		return nil, err
-	}
-	c := NewConn(nc, o.Conn)
-	c.network = network
-	if o.AuthKey == nil {
-		return c, nil
 	}
 	hctx := ctx
 	if o.HandshakeTimeout >= 0 {
@@ -61,9 +65,43 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 		hctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	if o.TLSConfig != nil {
+		raddr := nc.RemoteAddr()
+		if nc, err = clientTLS(hctx, nc, network, addr, o.TLSConfig); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+		}
+	}
+	c := NewConn(nc, o.Conn)
+	c.network = network
+	if o.AuthKey == nil {
+		return c, nil
+	}
 	if err := authenticateClient(hctx, c, o.AuthKey, o.AuthDigest); err != nil {
 		c.Close()
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: c.RemoteAddr(), Err: err}
 	}
 	return c, nil
+}
+
+// dialRetry connects to addr. A Unix socket's connect fails at once with
+// EAGAIN while the listener's backlog is full (the net package does not
+// wait, unlike a blocking connect in CPython); dialRetry then tries again,
+// with a growing pause, until ctx is done.
+func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	delay := time.Millisecond
+	for {
+		nc, err := d.DialContext(ctx, network, addr)
+		if err == nil || network != "unix" || !errors.Is(err, syscall.EAGAIN) {
+			return nc, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
 }

@@ -24,10 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// authPending is true while auth.go is a stub in this branch (it returns
-// errors.ErrUnsupported), so the authenticated interop tests are skipped.
-// The lead sets it to false when the handshake is merged.
-const authPending = false
 
 // interopTimeout bounds each Python peer and each blocking call on the Go
 // side, so that a broken peer fails the test instead of hanging it.
@@ -660,9 +656,6 @@ func TestInteropFrames(t *testing.T) {
 // Go Listener with AuthKey, with the default (sha256) challenge and the
 // legacy one, with the right key and a wrong one.
 func TestInteropAuthPythonClient(t *testing.T) {
-	if authPending {
-		t.Skip("auth not merged")
-	}
 	key := []byte("sesame")
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		for _, digest := range []string{"", "legacy"} {
@@ -705,9 +698,6 @@ func TestInteropAuthPythonClient(t *testing.T) {
 // TestInteropAuthPythonListener: a Go Dial with AuthKey against an
 // authenticating Python Listener, with the right key and a wrong one.
 func TestInteropAuthPythonListener(t *testing.T) {
-	if authPending {
-		t.Skip("auth not merged")
-	}
 	key := []byte("sesame")
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		for _, right := range []bool{true, false} {

@@ -2,6 +2,7 @@ package mpconn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -38,6 +39,14 @@ type ListenOptions struct {
 
 	// Conn configures the accepted connections.
 	Conn *ConnOptions
+
+	// TLSConfig turns TLS on: every accepted connection runs a TLS
+	// handshake as the server, bounded by HandshakeTimeout, before the
+	// HMAC handshake (if AuthKey is set) and before Accept returns it. It
+	// must hold a certificate (Certificates or GetCertificate). Nil means
+	// no TLS. A CPython peer cannot speak TLS unless its socket is
+	// wrapped on the Python side too.
+	TLSConfig *tls.Config
 }
 
 // Listener accepts connections, like CPython's multiprocessing.connection
@@ -52,7 +61,7 @@ type Listener struct {
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
-	queue  chan accepted
+	queue  acceptQueue
 	slots  chan struct{} // bounds concurrent handshakes
 	wg     sync.WaitGroup
 
@@ -116,7 +125,7 @@ func Listen(address string, opts *ListenOptions) (*Listener, error) {
 		l.address = l.nl.Addr().String()
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
-	l.queue = make(chan accepted)
+	l.queue.init()
 	l.slots = make(chan struct{}, maxHandshakes)
 	l.wg.Add(1)
 	go l.serve()
@@ -153,20 +162,20 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, l.closedError()
 	default:
 	}
-	select {
-	case a := <-l.queue:
-		if a.err != nil {
-			return nil, a.err
-		}
-		l.mu.Lock()
-		l.last = a.c.RemoteAddr()
-		l.mu.Unlock()
-		return a.c, nil
-	case <-ctx.Done():
-		return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: ctx.Err()}
-	case <-l.ctx.Done():
+	a, ok, err := l.queue.pop(ctx)
+	if err != nil {
+		return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: err}
+	}
+	if !ok {
 		return nil, l.closedError()
 	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	l.mu.Lock()
+	l.last = a.c.RemoteAddr()
+	l.mu.Unlock()
+	return a.c, nil
 }
 
 func (l *Listener) closedError() error {
@@ -210,9 +219,9 @@ func (l *Listener) serve() {
 			}
 		}
 		delay = 0
-		c := NewConn(nc, l.opts.Conn)
+		c := NewConn(l.wrapTLS(nc), l.opts.Conn)
 		c.network = l.network
-		if l.opts.AuthKey == nil {
+		if l.opts.AuthKey == nil && l.opts.TLSConfig == nil {
 			l.deliver(accepted{c: c})
 			continue
 		}
@@ -236,7 +245,11 @@ func (l *Listener) handshake(c *Conn) {
 		ctx, cancel = context.WithTimeout(ctx, l.opts.HandshakeTimeout)
 		defer cancel()
 	}
-	if err := authenticateServer(ctx, c, l.opts.AuthKey, l.opts.AuthDigest); err != nil {
+	err := serverTLSHandshake(ctx, c)
+	if err == nil && l.opts.AuthKey != nil {
+		err = authenticateServer(ctx, c, l.opts.AuthKey, l.opts.AuthDigest)
+	}
+	if err != nil {
 		c.Close()
 		if l.ctx.Err() != nil {
 			return
@@ -249,12 +262,8 @@ func (l *Listener) handshake(c *Conn) {
 
 // deliver hands a result to Accept, or drops it when the Listener closes.
 func (l *Listener) deliver(a accepted) {
-	select {
-	case l.queue <- a:
-	case <-l.ctx.Done():
-		if a.c != nil {
-			a.c.Close()
-		}
+	if !l.queue.push(a, l.ctx.Done()) && a.c != nil {
+		a.c.Close()
 	}
 }
 
@@ -264,6 +273,9 @@ func (l *Listener) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		l.cancel()
+		for _, c := range l.queue.close() {
+			c.Close()
+		}
 		err = l.nl.Close()
 		l.wg.Wait()
 		if l.path != "" {

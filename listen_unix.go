@@ -29,6 +29,11 @@ func freshUnixAddress() (dir, path string, err error) {
 		if err != nil {
 			continue
 		}
+		// MkdirTemp's 0700 is filtered by the umask: set it exactly.
+		if err := os.Chmod(d, 0o700); err != nil {
+			os.RemoveAll(d)
+			continue
+		}
 		p := filepath.Join(d, name)
 		if len(p) <= maxUnixPath {
 			return d, p, nil

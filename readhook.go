@@ -2,5 +2,10 @@ package mpconn
 
 // afterRead runs at the end of every receive and Poll, with the read lock
 // still held: the place where wait sets learn that a Conn keeps buffered
-// messages the operating system no longer reports as readable.
-func (c *Conn) afterRead() {}
+// messages the operating system no longer reports as readable, or that it
+// has none left.
+func (c *Conn) afterRead() {
+	if r := connRegsOf(c); r != nil {
+		r.notify(c.ready())
+	}
+}

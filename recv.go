@@ -285,6 +285,9 @@ func (rd *readState) space() {
 func (c *Conn) fill() error {
 	rd := &c.rd
 	rd.space()
+	if rd.w == len(rd.buf) {
+		return nil // full: the caller consumes before reading more
+	}
 	k, err := c.read(rd.buf[rd.w:])
 	rd.w += k
 	if err == io.EOF {
@@ -330,7 +333,9 @@ func (c *Conn) read(p []byte) (int, error) {
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			k, rerr = syscall.Read(int(fd), p)
+			// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
+			// descriptors sent along are kept; read otherwise.
+			k, rerr = c.readNow(int(fd), p)
 			if rerr != syscall.EINTR {
 				return true
 			}
@@ -415,13 +420,11 @@ func (c *Conn) Poll(ctx context.Context, timeout time.Duration) (bool, error) {
 		return true, nil
 	}
 	if timeout == 0 {
-		if err := c.tryFill(); err != nil {
-			if c.closed.Load() {
-				return false, c.opError("poll", net.ErrClosed)
-			}
-			return true, nil // the receive will report it
+		ok := c.advance() // reads what has arrived, without blocking
+		if c.closed.Load() {
+			return false, c.opError("poll", net.ErrClosed)
 		}
-		return c.ready(), nil
+		return ok, nil
 	}
 	if _, _, err := c.readMessage(wctx, c.maxSize, nil, true); err != nil {
 		return pollResult(ctx, err)

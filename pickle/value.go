@@ -1,32 +1,8 @@
 package pickle
 
 import (
-	"math/big"
+	"strconv"
 )
-
-// The Go values that decoding into an interface value (any) produces, and
-// that encoding accepts, for each Python type:
-//
-//	None                 nil
-//	bool                 bool
-//	int                  int64, or *big.Int outside the int64 range
-//	float                float64
-//	str                  string
-//	bytes                []byte
-//	bytearray            ByteArray
-//	str (Python 2)       ByteString
-//	list                 []any
-//	tuple                Tuple
-//	dict                 *Dict (insertion order kept, any hashable key)
-//	set                  *Set
-//	frozenset            *FrozenSet
-//	a class or function  Global (a reference such as builtins.float)
-//	anything else        *Object (class instances, datetime, Decimal,
-//	                     complex, OrderedDict, exceptions, ...)
-//
-// Nothing a pickle names is ever imported, called or executed: a Global is
-// only a name, and an *Object only records how the pickle said to build it,
-// so that it can be held, inspected and encoded back unchanged.
 
 // Tuple is a Python tuple.
 type Tuple []any
@@ -36,7 +12,11 @@ type ByteArray []byte
 
 // ByteString is a Python 2 str: an 8-bit string, which the STRING,
 // BINSTRING and SHORT_BINSTRING opcodes carry. It encodes back to those
-// opcodes, so a Python 2 peer gets a str (not a unicode) back.
+// opcodes, so a Python 2 peer gets a str (not a unicode) back. Python 3
+// reads those opcodes as a str decoded as ASCII (pickle.loads' default
+// encoding), so a ByteString with non-ASCII bytes fails to load there.
+// Python 2 attribute names and dict keys of instance state are usually
+// ByteStrings.
 type ByteString string
 
 // Global is a reference to a module-level Python object, usually a class or
@@ -60,7 +40,27 @@ const (
 	NewObj
 	// NewObjEx: Callable.__new__(Callable, *Args, **Kwargs), from NEWOBJ_EX.
 	NewObjEx
+	// Inst: an instance built by the protocol 0 and 1 opcodes INST and OBJ
+	// (Python 2 old-style classes): Callable(*Args), or, when Args is empty
+	// and Callable is a class without __getinitargs__, an instance created
+	// without calling __init__. It encodes back to OBJ.
+	Inst
 )
+
+// String returns the opcode name of the kind.
+func (k ObjectKind) String() string {
+	switch k {
+	case Reduce:
+		return "REDUCE"
+	case NewObj:
+		return "NEWOBJ"
+	case NewObjEx:
+		return "NEWOBJ_EX"
+	case Inst:
+		return "OBJ"
+	}
+	return "ObjectKind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // Object is a Python object that Go cannot build, recorded inertly as the
 // pickle describes it: a callable (usually a [Global]) with its arguments,
@@ -127,35 +127,90 @@ func (d *Dict) Get(key any) (any, bool) {
 	if d == nil {
 		return nil, false
 	}
-	k, ok := keyOf(key)
-	if !ok {
+	budget := int64(maxKeyBytes)
+	k, err := keyOfBudget(key, &budget)
+	if err != nil {
 		return nil, false
 	}
-	i, ok := d.index[k]
-	if !ok {
-		return nil, false
+	if i := d.find(k); i >= 0 {
+		return d.items[i].Value, true
 	}
-	return d.items[i].Value, true
+	return nil, false
 }
 
 // Set sets key to value, keeping the position of an existing equal key. It
-// returns an error if key is not hashable in Python (a list, dict, set or
-// bytearray).
+// returns an [*UnhashableError] if key is not hashable in Python (a list,
+// dict, set or bytearray, or a tuple holding one).
 func (d *Dict) Set(key, value any) error {
-	k, ok := keyOf(key)
-	if !ok {
-		return &UnhashableError{Value: key}
+	budget := int64(maxKeyBytes)
+	_, err := d.set(key, value, &budget)
+	return err
+}
+
+// smallDict is the size up to which a Dict with only simple keys (not
+// tuples or frozensets) is searched linearly instead of through an index.
+const smallDict = 8
+
+// find returns the position of the item with key k, or -1.
+func (d *Dict) find(k hashKey) int {
+	if d.index != nil {
+		if i, ok := d.index[k]; ok {
+			return i
+		}
+		return -1
 	}
-	if d.index == nil {
-		d.index = make(map[hashKey]int)
+	// Without an index every key is simple (scalarKey handles it).
+	if k.kind == kStr {
+		for i := range d.items {
+			if s, ok := d.items[i].Key.(string); ok && s == k.s {
+				return i
+			}
+		}
+		// A str equals no other kind of key.
+		return -1
 	}
-	if i, ok := d.index[k]; ok {
+	for i := range d.items {
+		if ki, _ := scalarKey(d.items[i].Key); ki == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// set is Set charging the key computation to budget; it returns the
+// item's position.
+func (d *Dict) set(key, value any, budget *int64) (int, error) {
+	if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict {
+		// The common case: a str key in a small dict.
+		for i := range d.items {
+			if s, ok := d.items[i].Key.(string); ok && s == ks {
+				d.items[i].Value = value
+				return i, nil
+			}
+		}
+		d.items = append(d.items, Item{key, value})
+		return len(d.items) - 1, nil
+	}
+	k, err := keyOfBudget(key, budget)
+	if err != nil {
+		return 0, err
+	}
+	if i := d.find(k); i >= 0 {
 		d.items[i].Value = value
-		return nil
+		return i, nil
 	}
-	d.index[k] = len(d.items)
+	if d.index == nil && (len(d.items) >= smallDict || !k.simple()) {
+		d.index = make(map[hashKey]int, len(d.items)+1)
+		for i := range d.items {
+			ki, _ := keyOf(d.items[i].Key)
+			d.index[ki] = i
+		}
+	}
+	if d.index != nil {
+		d.index[k] = len(d.items)
+	}
 	d.items = append(d.items, Item{key, value})
-	return nil
+	return len(d.items) - 1, nil
 }
 
 // Set is a Python set: insertion-ordered here (Python's own order is by
@@ -168,6 +223,8 @@ type FrozenSet struct{ set }
 type set struct {
 	items []any
 	index map[hashKey]struct{}
+	key   string // cached hash key of a FrozenSet, valid when keyOK
+	keyOK bool
 }
 
 // NewSet returns an empty Set.
@@ -177,27 +234,47 @@ func NewSet() *Set { return &Set{} }
 func NewFrozenSet() *FrozenSet { return &FrozenSet{} }
 
 // Len returns the number of members.
-func (s *set) Len() int { return len(s.items) }
+func (s *set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.items)
+}
 
 // Items returns the members in insertion order. The slice is the set's
 // own: do not modify it.
-func (s *set) Items() []any { return s.items }
+func (s *set) Items() []any {
+	if s == nil {
+		return nil
+	}
+	return s.items
+}
 
 // Has reports whether v is a member.
 func (s *set) Has(v any) bool {
-	k, ok := keyOf(v)
-	if !ok {
+	if s == nil {
 		return false
 	}
-	_, ok = s.index[k]
+	budget := int64(maxKeyBytes)
+	k, err := keyOfBudget(v, &budget)
+	if err != nil {
+		return false
+	}
+	_, ok := s.index[k]
 	return ok
 }
 
-// Add adds v; it returns an error if v is not hashable in Python.
+// Add adds v; it returns an [*UnhashableError] if v is not hashable in
+// Python.
 func (s *set) Add(v any) error {
-	k, ok := keyOf(v)
-	if !ok {
-		return &UnhashableError{Value: v}
+	budget := int64(maxKeyBytes)
+	return s.add(v, &budget)
+}
+
+func (s *set) add(v any, budget *int64) error {
+	k, err := keyOfBudget(v, budget)
+	if err != nil {
+		return err
 	}
 	if s.index == nil {
 		s.index = make(map[hashKey]struct{})
@@ -207,6 +284,7 @@ func (s *set) Add(v any) error {
 	}
 	s.index[k] = struct{}{}
 	s.items = append(s.items, v)
+	s.keyOK = false
 	return nil
 }
 
@@ -218,66 +296,4 @@ type UnhashableError struct {
 
 func (e *UnhashableError) Error() string {
 	return "pickle: unhashable type used as a dict key or set member: " + typeName(e.Value)
-}
-
-// hashKey is a comparable Go value with Python's equality for hashable
-// Python values.
-type hashKey struct {
-	kind uint8
-	s    string // string form for str, bytes, big ints, tuples, ...
-	n    int64
-	f    float64
-}
-
-// keyOf returns the hash key of v, and false when v is not hashable.
-func keyOf(v any) (hashKey, bool) {
-	switch x := v.(type) {
-	case nil:
-		return hashKey{kind: 1}, true
-	case bool:
-		if x {
-			return hashKey{kind: 2, n: 1}, true
-		}
-		return hashKey{kind: 2}, true
-	case int64:
-		return hashKey{kind: 2, n: x}, true
-	case int:
-		return hashKey{kind: 2, n: int64(x)}, true
-	case float64:
-		if x == float64(int64(x)) && x >= -9.2e18 && x <= 9.2e18 {
-			return hashKey{kind: 2, n: int64(x)}, true
-		}
-		return hashKey{kind: 3, f: x}, true
-	case *big.Int:
-		if x.IsInt64() {
-			return hashKey{kind: 2, n: x.Int64()}, true
-		}
-		return hashKey{kind: 4, s: x.String()}, true
-	case string:
-		return hashKey{kind: 5, s: x}, true
-	case []byte:
-		return hashKey{kind: 6, s: string(x)}, true
-	case ByteString:
-		return hashKey{kind: 7, s: string(x)}, true
-	case Tuple:
-		b := make([]byte, 0, 16*len(x))
-		for _, e := range x {
-			k, ok := keyOf(e)
-			if !ok {
-				return hashKey{}, false
-			}
-			b = appendKey(b, k)
-		}
-		return hashKey{kind: 8, s: string(b)}, true
-	case Global:
-		return hashKey{kind: 9, s: x.Module + "\x00" + x.Name}, true
-	case *FrozenSet:
-		// Order-independent: the members' keys, sorted.
-		return frozenKey(x), true
-	case *Object:
-		// Arbitrary objects hash by identity in Python (unless they
-		// define __hash__, which we cannot run).
-		return hashKey{kind: 11, s: ptrString(x)}, true
-	}
-	return hashKey{}, false
 }

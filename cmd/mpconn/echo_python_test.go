@@ -65,9 +65,6 @@ func TestEchoPythonClients(t *testing.T) {
 // TestEchoPythonClientsAuthenticated: CPython clients with the right key
 // and a wrong one against mpconn echo --authkey.
 func TestEchoPythonClientsAuthenticated(t *testing.T) {
-	if authPending {
-		t.Skip("auth not merged")
-	}
 	p := start(t, nil, "echo", "--bytes", "--authkey", "sesame")
 	addr := p.listening(t)
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {

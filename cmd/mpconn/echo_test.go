@@ -17,9 +17,6 @@ import (
 	"github.com/mpconn/mpconn"
 )
 
-// authPending is true while the authentication handshake is a stub in
-// this branch; the lead sets it to false when auth.go is merged.
-const authPending = false
 
 // echoSizes are the payload sizes echoed in each test: empty, tiny, the
 // largest payload written with its header, the smallest that is not, and
@@ -270,9 +267,6 @@ func waitFor(t *testing.T, cond func() bool, what string, p *proc) {
 }
 
 func TestEchoAuthenticated(t *testing.T) {
-	if authPending {
-		t.Skip("auth not merged")
-	}
 	p := start(t, nil, "echo", "--bytes", "--authkey", "sesame")
 	addr := p.listening(t)
 	checkEcho(t, dial(t, addr, &mpconn.DialOptions{AuthKey: []byte("sesame")}))
@@ -320,9 +314,6 @@ func TestEchoHandshakeFailures(t *testing.T) {
 }
 
 func TestEchoDialAuthenticated(t *testing.T) {
-	if authPending {
-		t.Skip("auth not merged")
-	}
 	for _, tc := range []struct {
 		name    string
 		flagKey string

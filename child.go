@@ -1,0 +1,235 @@
+//go:build unix
+
+package mpconn
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The environment variables StartChild sets in a child process.
+const (
+	// EnvFD names the variable holding the number of the descriptor of
+	// the child's end of the Pipe, such as "3".
+	EnvFD = "MPCONN_FD"
+
+	// EnvAuthKey names the variable holding the authentication key, in
+	// hexadecimal. [AuthKey] in a Go child returns it.
+	EnvAuthKey = "MPCONN_AUTHKEY"
+)
+
+// ChildOptions configures StartChild. The zero value (or nil) gives the
+// defaults.
+type ChildOptions struct {
+	// AuthKey is the key handed to the child in MPCONN_AUTHKEY. Nil means
+	// this process's [AuthKey], so that the child inherits it as CPython's
+	// children inherit current_process().authkey.
+	AuthKey []byte
+
+	// Conn configures the parent's end of the Pipe.
+	Conn *ConnOptions
+}
+
+// Child is a process started by [StartChild]. It is a [Waitable]: Wait
+// and WaitSet report it ready once the process has exited (on Linux
+// through a pidfd, without a goroutine).
+type Child struct {
+	cmd  *exec.Cmd
+	regs waitRegs // the wait sets watching the Child
+
+	waitOnce sync.Once
+	done     chan struct{} // closed once the process is waited for
+	waitErr  error
+	exited   atomic.Bool
+
+	exitMu sync.Mutex
+	exitF  *os.File // the pidfd on Linux, closed once waited for
+	exitRC syscall.RawConn
+}
+
+// StartChild starts cmd with one end of a new duplex [Pipe] and returns
+// the Child and the parent's end. The child's end is passed as an extra
+// file (appended to cmd.ExtraFiles), and two variables are added to the
+// child's environment (cmd.Env, or this process's environment when
+// cmd.Env is nil): MPCONN_FD, the descriptor number of the child's end,
+// and MPCONN_AUTHKEY, the authentication key in hexadecimal.
+//
+// The parent keeps no copy of the child's end, so when the child exits
+// the parent's receives return [io.EOF] (or a connection reset error if
+// the child died with messages it had not read). Call [Child.Wait] to
+// reap the process.
+//
+// The key travels in the environment, which processes of the same user
+// can read (/proc/PID/environ on Linux); CPython hands it down through a
+// pipe instead. Give children that need no key a key of their own in
+// ChildOptions.AuthKey.
+//
+// A Go child picks up its end with [ChildConn]. A Python child (any
+// CPython from 2.7) wraps the descriptor in a Connection:
+//
+//	import os
+//	from multiprocessing.connection import Connection
+//	conn = Connection(int(os.environ['MPCONN_FD']))
+//
+// On CPython 2.7, import Connection from _multiprocessing instead. The
+// key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
+// binascii.unhexlify); Python code that authenticates with the process's
+// key needs multiprocessing.current_process().authkey = key.
+func StartChild(cmd *exec.Cmd, opts *ChildOptions) (*Child, *Conn, error) {
+	if cmd == nil {
+		return nil, nil, errors.New("mpconn: StartChild: nil command")
+	}
+	if cmd.Process != nil {
+		return nil, nil, errors.New("mpconn: StartChild: command already started")
+	}
+	var o ChildOptions
+	if opts != nil {
+		o = *opts
+	}
+	key := o.AuthKey
+	if key == nil {
+		key = AuthKey()
+	}
+	parent, end, err := Pipe(o.Conn)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := end.File()
+	end.Close()
+	if err == nil {
+		// Blocking, as the child expects (Python's Connection does not
+		// handle EAGAIN). O_NONBLOCK belongs to the open socket, which
+		// only the child shares now that end is closed.
+		err = setBlocking(f)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		parent.Close()
+		return nil, nil, err
+	}
+	defer f.Close()
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	fd := 2 + len(cmd.ExtraFiles)
+	env := cmd.Environ()
+	cmd.Env = append(env[:len(env):len(env)],
+		EnvFD+"="+strconv.Itoa(fd),
+		EnvAuthKey+"="+hex.EncodeToString(key))
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, nil, fmt.Errorf("mpconn: StartChild: %w", err)
+	}
+	ch := &Child{cmd: cmd, done: make(chan struct{})}
+	if !ch.watchExit() {
+		// No way to watch the exit without waiting: a goroutine waits.
+		go ch.reap()
+	}
+	return ch, parent, nil
+}
+
+// Pid returns the process id.
+func (ch *Child) Pid() int { return ch.cmd.Process.Pid }
+
+// Cmd returns the command, for its ProcessState after Wait and such.
+func (ch *Child) Cmd() *exec.Cmd { return ch.cmd }
+
+// Kill kills the process (SIGKILL).
+func (ch *Child) Kill() error { return ch.cmd.Process.Kill() }
+
+// Signal sends sig to the process.
+func (ch *Child) Signal(sig os.Signal) error { return ch.cmd.Process.Signal(sig) }
+
+// Wait waits for the process to exit and returns what [exec.Cmd.Wait]
+// returns: nil for a zero exit status, an *exec.ExitError otherwise. It
+// may be called more than once and from several goroutines; all get the
+// same result.
+func (ch *Child) Wait() error {
+	ch.reap()
+	<-ch.done
+	return ch.waitErr
+}
+
+// ExitCode returns the exit code once the process has been waited for,
+// -1 before, and -1 when a signal ended it.
+func (ch *Child) ExitCode() int {
+	select {
+	case <-ch.done:
+		return ch.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
+}
+
+// Exited reports, without blocking, whether the process has exited
+// (whether or not it was waited for yet).
+func (ch *Child) Exited() bool {
+	if ch.exited.Load() {
+		return true
+	}
+	return ch.pollExit()
+}
+
+// reap waits for the process, once.
+func (ch *Child) reap() {
+	ch.waitOnce.Do(func() {
+		ch.waitErr = ch.cmd.Wait()
+		ch.exited.Store(true)
+		close(ch.done)
+		ch.regs.notify(true)
+		ch.exitMu.Lock()
+		if ch.exitF != nil {
+			ch.exitF.Close()
+			ch.exitF = nil
+		}
+		ch.exitMu.Unlock()
+	})
+}
+
+// ChildConn returns the Conn of a process started by [StartChild]: its end
+// of the Pipe, found through MPCONN_FD. The inherited descriptor is taken
+// over (closed once wrapped) and MPCONN_FD is removed from the
+// environment, so ChildConn succeeds once per process; later calls, and
+// calls in a process not started by StartChild, return an error.
+func ChildConn(opts *ConnOptions) (*Conn, error) {
+	s := os.Getenv(EnvFD)
+	if s == "" {
+		return nil, errors.New("mpconn: ChildConn: " + EnvFD + " is not set: the process was not started by StartChild")
+	}
+	fd, err := strconv.Atoi(s)
+	if err != nil || fd < 0 {
+		return nil, fmt.Errorf("mpconn: ChildConn: bad %s=%q", EnvFD, s)
+	}
+	c, err := FDConn(fd, opts)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(fd)
+	os.Unsetenv(EnvFD)
+	return c, nil
+}
+
+// setBlocking clears O_NONBLOCK on f's descriptor.
+func setBlocking(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetNonblock(int(fd), false) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("mpconn: StartChild: %w", serr)
+	}
+	return nil
+}

@@ -1,0 +1,432 @@
+//go:build unix
+
+package mpconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Passing open files between processes over a Unix socket (SCM_RIGHTS),
+// as CPython's multiprocessing.reduction.send_handle and recv_handle do
+// it on Unix: one ordinary byte, len(fds) % 256, carries the descriptors
+// as ancillary data. The byte is not framed: it sits in the stream between
+// messages, and the two sides must agree on when it comes, as they do in
+// CPython (which sends a message first, then the handle). CPython 2.7's
+// _multiprocessing.sendfd sends one descriptor with an unspecified byte;
+// CPython 3 checks that byte, so SendFiles always sets it.
+//
+// The kernel discards ancillary data that arrives during a read without a
+// control buffer, closing the descriptors. A Conn's read-ahead may well
+// read a message and the handle byte behind it in one go, so on a Unix
+// socket every read of the Conn is a recvmsg with a control buffer: the
+// transport (unixTransport) queues the descriptors that arrive, each
+// tagged with the stream offset of the byte it came with, and RecvFiles
+// takes them when the receive reaches that byte. Descriptors nobody takes
+// are closed with the Conn.
+
+// maxSendFDs is the most descriptors one SendFiles may carry: Linux's
+// SCM_MAX_FD.
+const maxSendFDs = 253
+
+// maxQueuedFDs bounds the descriptors a Conn keeps for RecvFiles. A
+// receiver that follows its protocol takes each file before reading past
+// it, and a read stops at the byte that carries descriptors, so only a
+// batch or two ever wait; a peer that sends descriptors no one asks for
+// cannot make the Conn hoard them: past the bound, the oldest are closed.
+const maxQueuedFDs = 2 * maxSendFDs
+
+// oobSize fits the largest SCM_RIGHTS message (SCM_MAX_FD descriptors)
+// and a credentials message.
+var oobSize = unix.CmsgSpace(maxSendFDs*4) + unix.CmsgSpace(unix.SizeofUcred)
+
+// ErrNoFile is returned by [Conn.RecvFile] and [Conn.RecvFiles] when the
+// next byte of the stream carries no descriptors: the peer sent a message,
+// not a handle. Nothing is consumed, so a receive can read the message.
+var ErrNoFile = errors.New("mpconn: no file descriptor came with the next byte of the stream")
+
+// errNotUnix is why descriptors cannot travel on other transports.
+var errNotUnix = fmt.Errorf("descriptor passing needs a Unix socket: %w", errors.ErrUnsupported)
+
+// fdBatch is the descriptors that came with one byte of the stream.
+type fdBatch struct {
+	pos       int64 // stream offset of the byte
+	fds       []int
+	truncated bool // the kernel dropped some (MSG_CTRUNC)
+}
+
+// unixTransport is the transport of a Conn over a Unix stream socket: a
+// net.UnixConn whose reads keep the descriptors that come along.
+type unixTransport struct {
+	*net.UnixConn
+	raw syscall.RawConn
+
+	// Read side, used with the Conn's read lock held.
+	total  int64 // bytes read from the socket so far
+	oob    []byte
+	iov    unix.Iovec
+	msg    unix.Msghdr
+	n      int
+	rerr   error
+	readFn func(fd uintptr) bool
+
+	mu     sync.Mutex
+	closed bool
+	queue  []fdBatch
+}
+
+// fdPassingTransport gives t the descriptor-keeping reads of a Unix
+// socket when it is one; any other transport is returned as it is.
+func fdPassingTransport(t transport) transport {
+	uc, ok := t.(*net.UnixConn)
+	if !ok {
+		return t
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return t
+	}
+	u := &unixTransport{UnixConn: uc, raw: raw}
+	u.readFn = u.recvLoop
+	return u
+}
+
+// Read reads like net.UnixConn.Read, with recvmsg, queueing descriptors.
+func (u *unixTransport) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	u.setBuf(p)
+	err := u.raw.Read(u.readFn)
+	u.clearBuf()
+	if err != nil {
+		return 0, err
+	}
+	if u.rerr != nil {
+		return 0, &net.OpError{Op: "read", Net: "unix", Source: u.LocalAddr(), Addr: u.RemoteAddr(),
+			Err: os.NewSyscallError("recvmsg", u.rerr)}
+	}
+	if u.n == 0 {
+		return 0, io.EOF
+	}
+	return u.n, nil
+}
+
+func (u *unixTransport) recvLoop(fd uintptr) bool {
+	for {
+		u.n, u.rerr = u.recv(int(fd))
+		switch u.rerr {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // wait until readable
+		}
+		return true
+	}
+}
+
+// readNow is one non-blocking read, for Conn.tryFill.
+func (u *unixTransport) readNow(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	u.setBuf(p)
+	defer u.clearBuf()
+	return u.recv(fd)
+}
+
+func (u *unixTransport) setBuf(p []byte) {
+	if u.oob == nil {
+		u.oob = make([]byte, oobSize)
+	}
+	u.iov.Base = &p[0]
+	u.iov.SetLen(len(p))
+	u.msg.Iov = &u.iov
+	u.msg.SetIovlen(1)
+}
+
+func (u *unixTransport) clearBuf() { u.iov = unix.Iovec{} }
+
+// recv makes one recvmsg call into the buffer set by setBuf, and queues
+// the descriptors that came.
+func (u *unixTransport) recv(fd int) (int, error) {
+	u.msg.Control = &u.oob[0]
+	u.msg.SetControllen(len(u.oob))
+	u.msg.Flags = 0
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&u.msg)), unix.MSG_CMSG_CLOEXEC)
+	if e != 0 {
+		return 0, e
+	}
+	n := int(r)
+	if u.msg.Controllen > 0 || u.msg.Flags&unix.MSG_CTRUNC != 0 {
+		u.collect(n, u.oob[:u.msg.Controllen], u.msg.Flags&unix.MSG_CTRUNC != 0)
+	}
+	u.total += int64(n)
+	return n, nil
+}
+
+// collect queues the descriptors in a control message that came with the
+// last of n bytes just read: the kernel ends a read after the bytes that
+// carry descriptors.
+func (u *unixTransport) collect(n int, oob []byte, truncated bool) {
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob); err == nil {
+		for i := range msgs {
+			if msgs[i].Header.Level == unix.SOL_SOCKET && msgs[i].Header.Type == unix.SCM_RIGHTS {
+				got, _ := unix.ParseUnixRights(&msgs[i])
+				fds = append(fds, got...)
+			}
+		}
+	}
+	if len(fds) == 0 && !truncated {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed || n == 0 {
+		closeFDs(fds)
+		return
+	}
+	u.queue = append(u.queue, fdBatch{pos: u.total + int64(n) - 1, fds: fds, truncated: truncated})
+	queued := 0
+	for _, b := range u.queue {
+		queued += len(b.fds)
+	}
+	for len(u.queue) > 1 && queued > maxQueuedFDs {
+		queued -= len(u.queue[0].fds)
+		closeFDs(u.queue[0].fds)
+		u.queue = u.queue[1:]
+	}
+}
+
+// take returns the batch that came with the byte at stream offset pos, if
+// any, and closes the batches of bytes before it, which no one can claim
+// any more.
+func (u *unixTransport) take(pos int64) (fdBatch, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for len(u.queue) > 0 && u.queue[0].pos < pos {
+		closeFDs(u.queue[0].fds)
+		u.queue = u.queue[1:]
+	}
+	if len(u.queue) > 0 && u.queue[0].pos == pos {
+		b := u.queue[0]
+		u.queue = u.queue[1:]
+		return b, true
+	}
+	return fdBatch{}, false
+}
+
+// Close closes the socket and every descriptor received and not taken.
+func (u *unixTransport) Close() error {
+	u.mu.Lock()
+	u.closed = true
+	for _, b := range u.queue {
+		closeFDs(b.fds)
+	}
+	u.queue = nil
+	u.mu.Unlock()
+	return u.UnixConn.Close()
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// readNow reads what is available without blocking, for tryFill: with
+// recvmsg on a Unix socket, so that descriptors are kept, else with read.
+func (c *Conn) readNow(fd int, p []byte) (int, error) {
+	if u, ok := c.t.(*unixTransport); ok {
+		return u.readNow(fd, p)
+	}
+	return syscall.Read(fd, p)
+}
+
+// SendFile sends an open file (or socket, pipe, device: anything with a
+// descriptor) to the peer, which receives its own descriptor for it with
+// [Conn.RecvFile], or with CPython's
+// multiprocessing.reduction.recv_handle(conn) (which returns the
+// descriptor number). The Conn must be a Unix socket: a [Pipe] end, or a
+// Unix socket from [Listen], [Dial] or [FileConn]. f stays open and the
+// caller's: the peer gets a duplicate.
+//
+// The descriptor travels as one byte between messages, not as a message:
+// the receiver must call RecvFile exactly when the protocol says a file
+// comes next, as with CPython's send_handle and recv_handle.
+func (c *Conn) SendFile(ctx context.Context, f *os.File) error {
+	return c.SendFiles(ctx, f)
+}
+
+// SendFiles sends up to 253 open files at once, received together by
+// [Conn.RecvFiles]. (A CPython receiver takes exactly one, with
+// recv_handle.) The files are duplicated first, so that closing one
+// concurrently cannot send some other file.
+func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
+	if len(files) == 0 || len(files) > maxSendFDs {
+		return fmt.Errorf("mpconn: SendFiles takes 1 to %d files, not %d", maxSendFDs, len(files))
+	}
+	if err := c.beginSend(ctx); err != nil {
+		return err
+	}
+	defer func() { <-c.wlock }()
+	if _, ok := c.t.(*unixTransport); !ok {
+		return c.opError("sendfile", errNotUnix)
+	}
+	if err := ctx.Err(); err != nil {
+		return c.opError("sendfile", err)
+	}
+	fds := make([]int, 0, len(files))
+	defer func() { closeFDs(fds) }()
+	for _, f := range files {
+		if f == nil {
+			return errors.New("mpconn: SendFiles: nil file")
+		}
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return c.opError("sendfile", err)
+		}
+		var dup int
+		var derr error
+		if err := rc.Control(func(fd uintptr) {
+			dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+		}); err != nil {
+			return c.opError("sendfile", err)
+		}
+		if derr != nil {
+			return c.opError("sendfile", os.NewSyscallError("fcntl", derr))
+		}
+		fds = append(fds, dup)
+	}
+
+	stop := watch(ctx, c.t.SetWriteDeadline)
+	if stop != nil {
+		defer stop()
+	}
+	// The rest of an interrupted message goes first, so that the byte
+	// lands between messages.
+	if w := &c.wr; w.pending != nil {
+		n, err := c.t.Write(w.pending)
+		if err != nil {
+			w.pending = w.pending[n:]
+			return c.writeError(ctx, err, 0, 0)
+		}
+		w.pending = nil
+	}
+	b := []byte{byte(len(fds) % 256)}
+	rights := unix.UnixRights(fds...)
+	var serr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for {
+			_, serr = unix.SendmsgN(int(fd), b, rights, nil, unix.MSG_NOSIGNAL)
+			switch serr {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false // wait until writable
+			}
+			return true
+		}
+	})
+	if err == nil && serr != nil {
+		err = os.NewSyscallError("sendmsg", serr)
+	}
+	if err != nil {
+		if c.closed.Load() {
+			return c.opError("sendfile", net.ErrClosed)
+		}
+		return c.opError("sendfile", ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// RecvFile receives one open file sent with [Conn.SendFile] or with
+// CPython's multiprocessing.reduction.send_handle(conn, fd, pid). The
+// returned file is the caller's to close; its descriptor is close-on-exec.
+// More than one descriptor in the batch is an error (they are closed).
+//
+// Call RecvFile when the protocol says a file comes next, after receiving
+// every message sent before it. If a message comes next instead, RecvFile
+// returns [ErrNoFile] and consumes nothing. Messages sent right behind the
+// file are safe: the Conn reads a Unix socket with recvmsg, so descriptors
+// that arrive while it reads ahead are kept for RecvFile rather than lost,
+// and those never taken are closed by [Conn.Close].
+//
+// The value of the byte that carries the descriptors is not checked:
+// CPython 2.7 sends an arbitrary one.
+func (c *Conn) RecvFile(ctx context.Context) (*os.File, error) {
+	files, err := c.RecvFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) != 1 {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, c.opError("recvfile", fmt.Errorf("mpconn: received %d descriptors, want 1", len(files)))
+	}
+	return files[0], nil
+}
+
+// RecvFiles receives the batch of open files sent together with
+// [Conn.SendFiles] (or one sent by CPython's send_handle). See
+// [Conn.RecvFile].
+func (c *Conn) RecvFiles(ctx context.Context) ([]*os.File, error) {
+	if err := c.beginRecv(ctx); err != nil {
+		return nil, err
+	}
+	defer c.unlockRead()
+	u, ok := c.t.(*unixTransport)
+	if !ok {
+		return nil, c.opError("recvfile", errNotUnix)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, c.opError("recvfile", err)
+	}
+	rd := &c.rd
+	if rd.dead != nil {
+		return nil, rd.dead
+	}
+	if rd.msgLen >= 0 || rd.msg != nil {
+		return nil, c.opError("recvfile", errors.New("mpconn: a message is partly received; the file cannot come before its end"))
+	}
+	stop := watch(ctx, c.t.SetReadDeadline)
+	if stop != nil {
+		defer stop()
+	}
+	for rd.r == rd.w {
+		if rd.eof {
+			return nil, io.EOF
+		}
+		if err := c.fill(); err != nil {
+			return nil, c.readError(ctx, err)
+		}
+	}
+	// Every byte read from the socket is consumed or buffered, so the
+	// next buffered byte is at this stream offset.
+	pos := u.total - int64(rd.w-rd.r)
+	b, ok := u.take(pos)
+	if !ok {
+		return nil, ErrNoFile
+	}
+	rd.r++
+	if b.truncated {
+		closeFDs(b.fds)
+		return nil, c.opError("recvfile", errors.New("mpconn: descriptors were lost: more came than fit in the control buffer"))
+	}
+	files := make([]*os.File, len(b.fds))
+	for i, fd := range b.fds {
+		files[i] = os.NewFile(uintptr(fd), fmt.Sprintf("mpconn-fd:%d", fd))
+	}
+	return files, nil
+}

@@ -1,0 +1,54 @@
+package pickle
+
+// Limits bounds the resources a [Decoder] spends on one pickle. A zero
+// field means the default from [DefaultLimits].
+//
+// Besides these, decoding allocates only as input bytes arrive (a length
+// field never allocates more than the bytes present), and the extra work a
+// small input can cause (copying a shared list into a set, hashing a tuple
+// key built from shared tuples) is charged to a budget proportional to the
+// input size, so no pickle can make the decoder do or keep much more than
+// a fixed multiple of its own size.
+type Limits struct {
+	// MaxDepth bounds the nesting depth of the decoded value: no chain of
+	// containers (lists, tuples, dicts, sets, objects) inside it is longer
+	// (a reference back into the chain, a cycle, does not count), so
+	// recursive walkers that track what they visit need at most MaxDepth
+	// levels. It also bounds the number of open MARKs. The default, 10000,
+	// is also the depth the Encoder accepts, so whatever decodes can be
+	// encoded again.
+	MaxDepth int
+	// MaxMemo bounds the number of memo entries.
+	MaxMemo int
+	// MaxItems bounds the number of items on the decoder's stack and in
+	// any one list, tuple, dict or set. (The size of a str, bytes or int is
+	// bounded by the input itself.)
+	MaxItems int
+}
+
+// DefaultLimits are the limits used when none are set.
+var DefaultLimits = Limits{
+	MaxDepth: 10000,
+	MaxMemo:  1 << 24,
+	MaxItems: 1 << 30,
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	if l.MaxMemo <= 0 {
+		l.MaxMemo = DefaultLimits.MaxMemo
+	}
+	if l.MaxItems <= 0 {
+		l.MaxItems = DefaultLimits.MaxItems
+	}
+	return l
+}
+
+// budgetBase and budgetPerByte set the allocation budget: budgetBase
+// units plus budgetPerByte units per input byte read so far.
+const (
+	budgetBase    = 4 << 20
+	budgetPerByte = 64
+)

@@ -1,0 +1,48 @@
+package pickle
+
+// memoTable maps memoized values to their memo index: a short list
+// searched linearly (cheaper than hashing for small messages), then a map.
+type memoTable struct {
+	list []memoEntry
+	m    map[memoKey]uint32
+}
+
+type memoEntry struct {
+	k   memoKey
+	idx uint32
+}
+
+const memoListMax = 24
+
+func (t *memoTable) get(k memoKey) (uint32, bool) {
+	if t.m != nil {
+		idx, ok := t.m[k]
+		return idx, ok
+	}
+	for i := range t.list {
+		if t.list[i].k == k {
+			return t.list[i].idx, true
+		}
+	}
+	return 0, false
+}
+
+func (t *memoTable) put(k memoKey, idx uint32) {
+	if t.m != nil {
+		t.m[k] = idx
+		return
+	}
+	t.list = append(t.list, memoEntry{k, idx})
+	if len(t.list) > memoListMax {
+		t.m = make(map[memoKey]uint32, 2*len(t.list))
+		for _, e := range t.list {
+			t.m[e.k] = e.idx
+		}
+	}
+}
+
+func (t *memoTable) reset() {
+	clear(t.list)
+	t.list = t.list[:0]
+	t.m = nil
+}

@@ -1,0 +1,314 @@
+package mpconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Waitable is an object that [Wait] and [WaitSet] can watch: a [*Conn], a
+// [*Listener] or a [*Child]. Other types cannot implement it.
+//
+// An object is ready when the call it is waited for returns at once:
+//   - a *Conn when a whole message has arrived (buffered messages count),
+//     or when a receive would fail at once: at end of file, after an
+//     error, or once the Conn is closed;
+//   - a *Listener when Accept has a connection or a handshake error to
+//     return, or the Listener is closed;
+//   - a *Child when the process has exited.
+type Waitable interface {
+	waitable()
+}
+
+func (*Conn) waitable()     {}
+func (*Listener) waitable() {}
+func (*Child) waitable()    {}
+
+// Wait waits until at least one of objs is ready (see [Waitable]) and
+// returns the ready ones, in the order of objs, as CPython's
+// multiprocessing.connection.wait(object_list, timeout) does.
+//
+// A zero timeout only looks and never blocks; a positive timeout waits at
+// most that long and then returns an empty list and a nil error; a
+// negative timeout waits until an object is ready. Cancelling ctx ends
+// the wait with ctx's error.
+//
+// A *Conn that is ready holds a whole message: a receive that follows does
+// not block, unless another goroutine takes the message first. To find out,
+// Wait may read what has arrived into the Conn's buffer, as [Conn.Poll]
+// does. A Conn that another goroutine is receiving on is not reported
+// until that receive is over.
+//
+// A closed Conn or Listener, a Conn that cannot receive, and a Conn
+// without a descriptor (over TLS, say) are errors. For repeated waits on
+// many objects use a [WaitSet]: Wait costs time in proportion to len(objs)
+// on every call.
+func Wait(ctx context.Context, timeout time.Duration, objs ...Waitable) ([]Waitable, error) {
+	seen := make(map[Waitable]bool, len(objs))
+	uniq := make([]Waitable, 0, len(objs))
+	for _, o := range objs {
+		if err := checkWaitable(o, "wait"); err != nil {
+			return nil, err
+		}
+		if !seen[o] {
+			seen[o] = true
+			uniq = append(uniq, o)
+		}
+	}
+	// A first look, which never blocks.
+	var ready []Waitable
+	for _, o := range uniq {
+		if readyNow(o) {
+			ready = append(ready, o)
+		}
+	}
+	if len(ready) > 0 || timeout == 0 {
+		return ready, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := NewWaitSet()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	for _, o := range uniq {
+		if err := s.Add(o); err != nil {
+			return nil, err
+		}
+	}
+	return s.Wait(ctx, timeout)
+}
+
+// checkWaitable returns an error for an object that cannot be waited for.
+func checkWaitable(o Waitable, op string) error {
+	switch o := o.(type) {
+	case *Conn:
+		if o == nil {
+			return errors.New("mpconn: " + op + ": nil *Conn")
+		}
+		if o.closed.Load() {
+			return o.opError(op, net.ErrClosed)
+		}
+		if !o.canRead {
+			return ErrWriteOnly
+		}
+		if o.raw == nil {
+			return o.opError(op, fmt.Errorf("connection has no descriptor: %w", errors.ErrUnsupported))
+		}
+	case *Listener:
+		if o == nil {
+			return errors.New("mpconn: " + op + ": nil *Listener")
+		}
+		if o.ctx.Err() != nil {
+			return o.closedError()
+		}
+	case *Child:
+		if o == nil {
+			return errors.New("mpconn: " + op + ": nil *Child")
+		}
+	default:
+		return errors.New("mpconn: " + op + ": nil object")
+	}
+	return nil
+}
+
+// readyNow reports whether o is ready, without blocking.
+func readyNow(o Waitable) bool {
+	switch o := o.(type) {
+	case *Conn:
+		if o.closed.Load() {
+			return true
+		}
+		if !o.tryLockRead() {
+			return false // another goroutine is receiving
+		}
+		defer o.unlockRead()
+		return o.ready() || o.advance()
+	case *Listener:
+		return o.queue.ready()
+	case *Child:
+		return o.Exited()
+	}
+	return false
+}
+
+// tryLockRead takes the read lock if it is free.
+func (c *Conn) tryLockRead() bool {
+	select {
+	case c.rlock <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// lockReadSoon takes the read lock, waiting only a moment for a holder
+// that is about to let go. It reports false when the lock stays held, by a
+// receive that is waiting for data: that receive tells the wait sets what
+// it leaves behind when it ends.
+func (c *Conn) lockReadSoon() bool {
+	for i := 0; i < 64; i++ {
+		if c.tryLockRead() {
+			return true
+		}
+		runtime.Gosched()
+	}
+	t := time.NewTimer(2 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case c.rlock <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// advanceBudget bounds the bytes one look reads, so that a fast sender
+// cannot keep a waiter reading.
+const advanceBudget = 1 << 20
+
+// advance reads, without blocking, what has arrived towards the next
+// whole message, with the read lock held. It reports whether a receive
+// would now return at once. The bytes stay in the Conn's state exactly as
+// a receive would leave them when interrupted, so framing is kept.
+func (c *Conn) advance() bool {
+	rd := &c.rd
+	read := 0
+	for {
+		if c.ready() {
+			return true
+		}
+		if rd.msgLen < 0 {
+			n, hlen, _ := parseHeader(rd.buf[rd.r:rd.w])
+			if hlen > 0 {
+				if c.maxSize > 0 && n > c.maxSize {
+					return true // the receive fails at once
+				}
+				rd.r += hlen
+				rd.msgLen = n
+				continue
+			}
+		} else if need := rd.msgLen - int64(len(rd.msg)); need > readBufSize/2 && rd.r < rd.w {
+			// A large message: gather it outside the read-ahead buffer,
+			// as a receive does, growing only as bytes arrive.
+			k := min(int64(rd.w-rd.r), need)
+			if rd.msg == nil {
+				rd.msg = make([]byte, 0, min(rd.msgLen, int64(firstChunk)+int64(rd.w-rd.r)))
+			}
+			if int64(cap(rd.msg)-len(rd.msg)) < k {
+				rd.msg = grow(rd.msg, k, rd.msgLen)
+			}
+			rd.msg = append(rd.msg, rd.buf[rd.r:rd.r+int(k)]...)
+			rd.r += int(k)
+			continue
+		}
+		if read >= advanceBudget {
+			return false
+		}
+		before := rd.w - rd.r
+		if err := c.tryFill(); err != nil {
+			return true // the receive reports it
+		}
+		got := rd.w - rd.r - before
+		if got <= 0 && !rd.eof {
+			return false // nothing more has arrived
+		}
+		read += got
+	}
+}
+
+// waitRegs lists the wait set entries of one object.
+type waitRegs struct {
+	mu      sync.Mutex
+	entries []*waitEntry
+}
+
+func (r *waitRegs) add(e *waitEntry) {
+	r.mu.Lock()
+	r.entries = append(r.entries, e)
+	r.mu.Unlock()
+}
+
+// remove drops e and reports how many entries are left.
+func (r *waitRegs) remove(e *waitEntry) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, x := range r.entries {
+		if x == e {
+			last := len(r.entries) - 1
+			r.entries[i] = r.entries[last]
+			r.entries[last] = nil
+			r.entries = r.entries[:last]
+			break
+		}
+	}
+	if len(r.entries) == 0 {
+		r.entries = nil
+	}
+	return len(r.entries)
+}
+
+// notify tells every set the object belongs to whether it is ready, except
+// the entry skip (which may be nil).
+func (r *waitRegs) notify(ready bool) { r.notifyExcept(nil, ready) }
+
+func (r *waitRegs) notifyExcept(skip *waitEntry, ready bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.entries {
+		if e != skip {
+			e.set.setListed(e, ready, true)
+		}
+	}
+}
+
+// The wait set entries of Conns live beside the Conns, in a map, so that
+// a receive on a Conn in no set pays one atomic load.
+var (
+	connRegsMu sync.Mutex // serialises adding and deleting map entries
+	connRegs   sync.Map   // *Conn → *waitRegs
+	connRegsN  atomic.Int64
+)
+
+func addConnReg(c *Conn, e *waitEntry) {
+	connRegsMu.Lock()
+	defer connRegsMu.Unlock()
+	v, ok := connRegs.Load(c)
+	if !ok {
+		v = &waitRegs{}
+		connRegs.Store(c, v)
+		connRegsN.Add(1)
+	}
+	v.(*waitRegs).add(e)
+}
+
+func removeConnReg(c *Conn, e *waitEntry) {
+	connRegsMu.Lock()
+	defer connRegsMu.Unlock()
+	v, ok := connRegs.Load(c)
+	if !ok {
+		return
+	}
+	if v.(*waitRegs).remove(e) == 0 {
+		connRegs.Delete(c)
+		connRegsN.Add(-1)
+	}
+}
+
+func connRegsOf(c *Conn) *waitRegs {
+	if connRegsN.Load() == 0 {
+		return nil
+	}
+	v, ok := connRegs.Load(c)
+	if !ok {
+		return nil
+	}
+	return v.(*waitRegs)
+}

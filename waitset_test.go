@@ -1,0 +1,510 @@
+package mpconn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func newSet(t testing.TB) *WaitSet {
+	t.Helper()
+	s, err := NewWaitSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestWaitSetAddRemove(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	a, b := pipePair(t)
+	c, d := pipePair(t)
+	for _, x := range []*Conn{b, d} {
+		if err := s.Add(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Add(b); err == nil {
+		t.Error("added twice")
+	}
+	if s.Len() != 2 {
+		t.Errorf("Len %d", s.Len())
+	}
+	a.SendBytes(ctx, []byte("1"))
+	c.SendBytes(ctx, []byte("2"))
+	got, err := s.Wait(ctx, -1)
+	if err == nil && len(got) == 1 {
+		// d's message may not have been reported yet.
+		got, err = s.Wait(ctx, -1)
+	}
+	wantReady(t, got, err, b, d)
+	if err := s.Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(b); !errors.Is(err, errNotInSet) {
+		t.Errorf("second remove: %v", err)
+	}
+	got, err = s.Wait(ctx, 0)
+	wantReady(t, got, err, d)
+	// Added again, it comes last, and its buffered or waiting message
+	// is seen at once.
+	if err := s.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Wait(ctx, 0)
+	wantReady(t, got, err, d, b)
+	if s.Len() != 2 {
+		t.Errorf("Len %d", s.Len())
+	}
+}
+
+// A Conn added with messages already in its buffer is ready although its
+// socket is empty.
+func TestWaitSetAddSeesBuffered(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := pipePair(t)
+	fa, _ := a.Fd()
+	frames := append(append(hdr(1), 'x'), append(hdr(1), 'y')...)
+	if _, err := unix.Write(fa, frames); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "x" {
+		t.Fatal(m, err)
+	}
+	if osReadable(t, b) {
+		t.Fatal("test premise: the socket still has bytes")
+	}
+	s := newSet(t)
+	if err := s.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "y" {
+		t.Fatal(m, err)
+	}
+	got, err = s.Wait(ctx, 0)
+	wantReady(t, got, err)
+}
+
+// 1,000 Conns, a random few ready each round: exactly those are reported,
+// in the order they were added.
+func TestWaitSetManyConns(t *testing.T) {
+	ctx := testCtx(t)
+	const n = 1000
+	raiseFileLimit(t, 4*n+100)
+	s := newSet(t)
+	senders := make([]*Conn, n)
+	conns := make([]*Conn, n)
+	for i := range conns {
+		senders[i], conns[i] = pipePair(t)
+		if err := s.Add(conns[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 20; round++ {
+		var want []Waitable
+		for _, i := range r.Perm(n)[:1+r.IntN(30)] {
+			// Sometimes two messages, one of which stays buffered.
+			for k := 0; k < 1+r.IntN(2); k++ {
+				if err := senders[i].SendBytes(ctx, []byte{byte(i), byte(k)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for i, c := range conns {
+			// The senders are done: each message is in c's socket.
+			if osReadable(t, c) {
+				want = append(want, conns[i])
+			}
+		}
+		var got []Waitable
+		for len(got) < len(want) {
+			more, err := s.Wait(ctx, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = mergeReady(conns, got, more)
+		}
+		wantReady(t, got, nil, want...)
+		// Drain them all; nothing is left ready.
+		for _, o := range got {
+			c := o.(*Conn)
+			for {
+				if _, err := c.RecvBytes(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if ok, _ := c.Poll(ctx, 0); !ok {
+					break
+				}
+			}
+		}
+		got, err := s.Wait(ctx, 0)
+		wantReady(t, got, err)
+	}
+}
+
+// mergeReady adds more to got, keeping the order of all.
+func mergeReady(all []*Conn, got, more []Waitable) []Waitable {
+	in := make(map[Waitable]bool)
+	for _, o := range got {
+		in[o] = true
+	}
+	for _, o := range more {
+		in[o] = true
+	}
+	var out []Waitable
+	for _, c := range all {
+		if in[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestWaitSetClose(t *testing.T) {
+	ctx := testCtx(t)
+	s, err := NewWaitSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := pipePair(t)
+	if err := s.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Wait(ctx, -1)
+		errc <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("blocked Wait: %v", err)
+	}
+	if _, err := s.Wait(ctx, 0); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Wait after Close: %v", err)
+	}
+	if err := s.Add(a); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Add after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	// The Conn is untouched and in no set any more.
+	a.SendBytes(ctx, []byte("x"))
+	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "x" {
+		t.Fatal(m, err)
+	}
+	if connRegsOf(b) != nil {
+		t.Error("the Conn still knows the closed set")
+	}
+}
+
+// A Conn closed while in the set is ready (its receives fail at once) once
+// the set notices; the set's Wait itself keeps working.
+func TestWaitSetClosedMember(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	a, b := pipePair(t)
+	c, d := pipePair(t)
+	s.Add(b)
+	s.Add(d)
+	a.SendBytes(ctx, []byte("x"))
+	got, err := s.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+	b.Close()
+	c.SendBytes(ctx, []byte("y"))
+	got, err = s.Wait(ctx, -1)
+	wantReady(t, got, err, b, d)
+	if _, err := b.RecvBytes(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Fatal(err)
+	}
+	if err := s.Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Wait(ctx, 0)
+	wantReady(t, got, err, d)
+}
+
+// A receive in another goroutine takes a message while the set waits;
+// the second message of the same read stays buffered, and the set is
+// told about it.
+func TestWaitSetConcurrentReceiver(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	a, b := pipePair(t)
+	if err := s.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		recvd := make(chan error, 1)
+		go func() {
+			_, err := b.RecvBytes(ctx)
+			recvd <- err
+		}()
+		waited := make(chan error, 1)
+		go func() {
+			got, err := s.Wait(ctx, -1)
+			if err == nil && (len(got) != 1 || got[0] != b) {
+				err = errors.New("wrong objects ready")
+			}
+			waited <- err
+		}()
+		fa, _ := a.Fd()
+		frames := append(append(hdr(1), 'x'), append(hdr(1), 'y')...)
+		if _, err := unix.Write(fa, frames); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-recvd; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-waited; err != nil {
+			t.Fatal(err)
+		}
+		// The first receive may have read one message or both; either
+		// way one is left, and Wait sees it.
+		got, err := s.Wait(ctx, -1)
+		wantReady(t, got, err, b)
+		if _, err := b.RecvBytes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.Wait(ctx, 0)
+		wantReady(t, got, err)
+	}
+}
+
+// One Conn in two sets: both see its buffered message, and both see it
+// go.
+func TestWaitSetTwoSets(t *testing.T) {
+	ctx := testCtx(t)
+	s1, s2 := newSet(t), newSet(t)
+	a, b := pipePair(t)
+	s1.Add(b)
+	s2.Add(b)
+	fa, _ := a.Fd()
+	frames := append(append(hdr(1), 'x'), append(hdr(1), 'y')...)
+	unix.Write(fa, frames)
+	got, err := s1.Wait(ctx, -1) // reads both into b's buffer
+	wantReady(t, got, err, b)
+	got, err = s2.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+	b.RecvBytes(ctx)
+	b.RecvBytes(ctx)
+	for _, s := range []*WaitSet{s1, s2} {
+		got, err = s.Wait(ctx, 0)
+		wantReady(t, got, err)
+	}
+	s1.Close()
+	a.SendBytes(ctx, nil)
+	got, err = s2.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+}
+
+// Waits from several goroutines take turns and all return.
+func TestWaitSetConcurrentWaits(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	a, b := pipePair(t)
+	s.Add(b)
+	a.SendBytes(ctx, nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.Wait(ctx, -1)
+			if err != nil || len(got) != 1 {
+				t.Errorf("%v %v", got, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestWaitSetAddErrors(t *testing.T) {
+	s := newSet(t)
+	a, _ := pipePair(t)
+	a.Close()
+	if err := s.Add(a); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("closed conn: %v", err)
+	}
+	x, y := net.Pipe()
+	defer y.Close()
+	nc := NewConn(x, nil)
+	defer nc.Close()
+	if err := s.Add(nc); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("no descriptor: %v", err)
+	}
+	if err := s.Add(nil); err == nil {
+		t.Error("nil added")
+	}
+	if s.Len() != 0 {
+		t.Errorf("Len %d after failed adds", s.Len())
+	}
+}
+
+// A listener in a set becomes ready from the accept loop's goroutine,
+// waking a Wait blocked in the poller.
+func TestWaitSetListenerWakes(t *testing.T) {
+	ctx := testCtx(t)
+	l, err := Listen("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s := newSet(t)
+	s.Add(l)
+	dialed := make(chan *Conn, 1)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c, _ := Dial(ctx, l.Address(), nil)
+		dialed <- c
+	}()
+	defer func() {
+		if c := <-dialed; c != nil {
+			c.Close()
+		}
+	}()
+	got, err := s.Wait(ctx, -1)
+	wantReady(t, got, err, l)
+	l.Close()
+	got, err = s.Wait(ctx, 0)
+	wantReady(t, got, err, l) // closed: Accept returns at once
+}
+
+// raiseFileLimit raises the soft limit on open files to at least n, or
+// skips the test or benchmark saying why it cannot.
+func raiseFileLimit(t testing.TB, n uint64) {
+	t.Helper()
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("getrlimit: %v", err)
+	}
+	if uint64(lim.Cur) >= n {
+		return
+	}
+	old := lim
+	setRlim(&lim.Cur, n)
+	if uint64(lim.Max) < n {
+		setRlim(&lim.Max, n) // raising the hard limit needs privilege
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("needs %d open files; the limit is %d (hard %d) and cannot be raised: %v", n, old.Cur, old.Max, err)
+	}
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
+}
+
+// setRlim sets a limit field, whose type differs between systems.
+func setRlim[T int64 | uint64](p *T, v uint64) { *p = T(v) }
+
+// Senders write messages of all sizes, some larger than the read-ahead
+// buffer, and then close. One loop waits and receives: every receive after
+// Wait completes without waiting (it is given a cancelled context), every
+// message arrives once and in order, and every EOF is seen.
+func TestWaitSetStress(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	const pipes, msgs = 16, 150
+	recv := make(map[*Conn]int)
+	var wg sync.WaitGroup
+	for p := 0; p < pipes; p++ {
+		a, b := pipePair(t)
+		if err := s.Add(b); err != nil {
+			t.Fatal(err)
+		}
+		recv[b] = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer a.Close()
+			r := rand.New(rand.NewPCG(uint64(p), 7))
+			for i := 0; i < msgs; i++ {
+				size := r.IntN(100)
+				if r.IntN(10) == 0 {
+					size = r.IntN(200000)
+				}
+				m := make([]byte, size+4)
+				m[0], m[1], m[2], m[3] = byte(i), byte(i>>8), byte(p), 0xAB
+				if err := a.SendBytes(ctx, m); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	open := pipes
+	for open > 0 {
+		ready, err := s.Wait(ctx, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ready) == 0 {
+			t.Fatal("Wait(-1) returned nothing")
+		}
+		for _, o := range ready {
+			c := o.(*Conn)
+			m, err := c.RecvBytes(done)
+			if err == io.EOF {
+				if recv[c] != msgs {
+					t.Fatalf("EOF after %d messages", recv[c])
+				}
+				s.Remove(c)
+				open--
+				continue
+			}
+			if err != nil {
+				t.Fatalf("receive after Wait: %v", err)
+			}
+			if int(m[0])|int(m[1])<<8 != recv[c] || m[3] != 0xAB {
+				t.Fatalf("message %d out of order: % x", recv[c], m[:4])
+			}
+			recv[c]++
+		}
+	}
+	wg.Wait()
+	if s.Len() != 0 {
+		t.Fatalf("%d left in the set", s.Len())
+	}
+}
+
+// A Wait that finds another in progress waits its turn only within its
+// own timeout.
+func TestWaitSetWaitWhileWaiting(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	a, b := pipePair(t)
+	s.Add(b)
+	cctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Wait(cctx, -1)
+		errc <- err
+	}()
+	// Whether or not the first Wait has started, these return nothing.
+	got, err := s.Wait(ctx, 0)
+	wantReady(t, got, err)
+	got, err = s.Wait(ctx, 10*time.Millisecond)
+	wantReady(t, got, err)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	a.SendBytes(ctx, nil)
+	got, err = s.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+}
