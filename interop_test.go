@@ -24,7 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // interopTimeout bounds each Python peer and each blocking call on the Go
 // side, so that a broken peer fails the test instead of hanging it.
 const interopTimeout = 60 * time.Second

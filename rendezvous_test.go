@@ -17,7 +17,6 @@ import (
 	"github.com/mpconn/mpconn/internal/cpython"
 )
 
-
 func init() {
 	testChildren["rendezvous-child"] = rendezvousChild
 }

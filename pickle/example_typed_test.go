@@ -1,8 +1,3 @@
-//go:build pickleexamples
-
-// These examples need Marshal and Unmarshal, which live on another branch:
-// drop the build tag above once both are merged.
-
 package pickle_test
 
 import (

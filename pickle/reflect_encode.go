@@ -34,18 +34,18 @@ func fromGo(v reflect.Value) (any, error) {
 // encState carries the cycle detection of one conversion.
 type encState struct {
 	depth   int
-	ptrSeen map[ptrKey]struct{} // Go pointers, maps and slices on the current path
-	visits  int                 // model containers seen
-	memo    map[any]*memoEntry  // converted model containers, by identity
+	ptrSeen map[goPtrKey]struct{} // Go pointers, maps and slices on the current path
+	visits  int                   // model containers seen
+	memo    map[any]*convEntry    // converted model containers, by identity
 }
 
-type ptrKey struct {
+type goPtrKey struct {
 	p uintptr
 	n int
 	t reflect.Type
 }
 
-type memoEntry struct {
+type convEntry struct {
 	result  any
 	changed bool
 	done    bool
@@ -78,7 +78,7 @@ func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
 
 // tracked runs convert with k recorded as on the current path, once the
 // path is deep enough for a cycle to be possible.
-func (e *encState) tracked(v reflect.Value, k ptrKey, convert func() (any, error)) (any, error) {
+func (e *encState) tracked(v reflect.Value, k goPtrKey, convert func() (any, error)) (any, error) {
 	if e.depth <= startCycleCheck {
 		return convert()
 	}
@@ -86,7 +86,7 @@ func (e *encState) tracked(v reflect.Value, k ptrKey, convert func() (any, error
 		return nil, &UnsupportedValueError{Value: v, Str: "encountered a cycle via " + v.Type().String()}
 	}
 	if e.ptrSeen == nil {
-		e.ptrSeen = make(map[ptrKey]struct{})
+		e.ptrSeen = make(map[goPtrKey]struct{})
 	}
 	e.ptrSeen[k] = struct{}{}
 	r, err := convert()
@@ -155,7 +155,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return e.tracked(v, ptrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
+		return e.tracked(v, goPtrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
 			return e.typed(v.Elem(), ti.elemInfo())
 		})
 	case reflect.Struct:
@@ -164,7 +164,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return e.tracked(v, ptrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
+		return e.tracked(v, goPtrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
 			return e.mapValue(v, ti)
 		})
 	case reflect.Slice:
@@ -174,7 +174,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if ti.flags&isBytes != 0 {
 			return v.Bytes(), nil
 		}
-		return e.tracked(v, ptrKey{p: v.Pointer(), n: v.Len(), t: v.Type()}, func() (any, error) {
+		return e.tracked(v, goPtrKey{p: v.Pointer(), n: v.Len(), t: v.Type()}, func() (any, error) {
 			return e.listValue(v, ti)
 		})
 	case reflect.Array:
@@ -560,9 +560,9 @@ func (e *encState) memoized(id, x any, convert func() (any, bool, error)) (any, 
 		return m.result, m.changed, nil
 	}
 	e.visits++
-	var m *memoEntry
+	var m *convEntry
 	if e.visits > startModelMemo {
-		m = &memoEntry{}
+		m = &convEntry{}
 		e.setMemo(id, m)
 	}
 	if e.depth >= maxConvertDepth {
@@ -581,14 +581,14 @@ func (e *encState) memoized(id, x any, convert func() (any, bool, error)) (any, 
 		}
 		m.result, m.changed, m.done = r, changed, true
 	case changed:
-		e.setMemo(id, &memoEntry{result: r, changed: true, done: true})
+		e.setMemo(id, &convEntry{result: r, changed: true, done: true})
 	}
 	return r, changed, nil
 }
 
-func (e *encState) setMemo(id any, m *memoEntry) {
+func (e *encState) setMemo(id any, m *convEntry) {
 	if e.memo == nil {
-		e.memo = make(map[any]*memoEntry)
+		e.memo = make(map[any]*convEntry)
 	}
 	e.memo[id] = m
 }

@@ -169,34 +169,6 @@ func (e *UnsupportedTypeError) Error() string {
 	return "pickle: unsupported type: " + typeString(e.Type)
 }
 
-// UnsupportedValueError is returned when marshaling a Go value of a
-// supported type that cannot be pickled, such as a pointer cycle or a
-// time.Time outside Python's years 1 to 9999.
-type UnsupportedValueError struct {
-	Value reflect.Value
-	Str   string // what is wrong with it
-}
-
-func (e *UnsupportedValueError) Error() string {
-	return "pickle: unsupported value: " + e.Str
-}
-
-// InvalidUnmarshalError describes an invalid target passed to Unmarshal or
-// Decode: it must be a non-nil pointer.
-type InvalidUnmarshalError struct {
-	Type reflect.Type
-}
-
-func (e *InvalidUnmarshalError) Error() string {
-	if e.Type == nil {
-		return "pickle: Unmarshal(nil)"
-	}
-	if e.Type.Kind() != reflect.Pointer {
-		return "pickle: Unmarshal(non-pointer " + e.Type.String() + ")"
-	}
-	return "pickle: Unmarshal(nil " + e.Type.String() + ")"
-}
-
 // MarshalerError wraps an error returned by a MarshalPickle or MarshalText
 // method, or a bad value one of them returned.
 type MarshalerError struct {

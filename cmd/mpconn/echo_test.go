@@ -17,7 +17,6 @@ import (
 	"github.com/mpconn/mpconn"
 )
 
-
 // echoSizes are the payload sizes echoed in each test: empty, tiny, the
 // largest payload written with its header, the smallest that is not, and
 // one large enough to need many reads.
