@@ -265,10 +265,6 @@ func benchMeasure(ctx context.Context, w io.Writer, r *benchRunner, rep *benchRe
 			return err
 		}
 		bc, im, row := rep.cases[s.c], rep.impls[s.i], &rep.rows[s.c][s.i]
-		if bc.object && im.isGo() && benchCodec == nil {
-			row.note = noPickleNote
-			continue
-		}
 		if row.err != nil {
 			continue // it failed in an earlier round: it would again
 		}

@@ -133,10 +133,10 @@ func (t *rawTransport) recvObj(v *benchObject) error {
 func (t *rawTransport) close() error { return t.nc.Close() }
 
 // runBenchProcess is the hidden driver and peer mode of bench (and the
-// tour's Go child: "tour-child [pickle]").
+// tour's Go child: "tour-child").
 func runBenchProcess(ctx context.Context, out output, args []string) int {
 	if len(args) >= 1 && args[0] == "tour-child" {
-		if err := tourGoChild(ctx, out, len(args) > 1 && args[1] == "pickle"); err != nil {
+		if err := tourGoChild(ctx, out); err != nil {
 			fmt.Fprintf(out.stderr, "mpconn tour child: %v\n", err)
 			return exitFail
 		}
@@ -207,9 +207,6 @@ func openTransport(impl string) (benchTransport, error) {
 func benchProcess(ctx context.Context, out output, role, impl, name string, dur, warm time.Duration, addr string) error {
 	if name == "connect_auth" {
 		return benchConnect(ctx, out, role, impl, dur, warm, addr)
-	}
-	if (name == "rtt_object" || name == "stream_object") && benchCodec == nil {
-		return errors.New(noPickleNote)
 	}
 	if role == "peer" && impl == "batch" {
 		impl = "mpconn"

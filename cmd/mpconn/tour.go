@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mpconn/mpconn"
 	"github.com/mpconn/mpconn/internal/cpython"
+	"github.com/mpconn/mpconn/pickle"
 )
 
 var tourCommand = &command{
@@ -93,7 +95,11 @@ func runTour(ctx context.Context, out output, args []string) int {
 func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) error {
 	ctx, cancel := context.WithTimeout(ctx, tourTimeout)
 	defer cancel()
-	here, there, err := mpconn.Pipe(&mpconn.ConnOptions{Codec: benchCodec})
+	codec := pickleCodec{proto: 4}
+	if havePy && py.Major == 2 {
+		codec.proto = 2 // the highest CPython 2.7 reads
+	}
+	here, there, err := mpconn.Pipe(&mpconn.ConnOptions{Codec: codec})
 	if err != nil {
 		return err
 	}
@@ -103,15 +109,11 @@ func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) 
 	if err != nil {
 		return err
 	}
-	var args []string
-	if benchCodec != nil {
-		args = append(args, "pickle")
-	}
 	var cmd *exec.Cmd
 	var name string
 	if havePy {
 		name = "python"
-		cmd = py.Command(ctx, tourPy, append([]string{"child"}, args...)...)
+		cmd = py.Command(ctx, tourPy, "child")
 		fmt.Fprintf(w, "The child is CPython %s (%s), running multiprocessing.connection.Connection(3).\n", py.Full, py.Path)
 	} else {
 		exe, err := os.Executable()
@@ -120,7 +122,7 @@ func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) 
 			return err
 		}
 		name = "child"
-		cmd = exec.CommandContext(ctx, exe, append([]string{"bench", benchProcessArg, "tour-child"}, args...)...)
+		cmd = exec.CommandContext(ctx, exe, "bench", benchProcessArg, "tour-child")
 		cmd.WaitDelay = 5 * time.Second
 		fmt.Fprintf(w, "No CPython in use: the child is this program again, using mpconn.FDConn(3).\n")
 	}
@@ -167,22 +169,18 @@ func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) 
 	}
 	fmt.Fprintf(w, "  %-6s | RecvBytes: %q\n", "go", reply)
 
-	if benchCodec == nil {
-		fmt.Fprintf(w, "  (pickled objects: n/a, the pickle codec is not merged in this build)\n")
-	} else {
-		if err := here.Send(ctx, benchObj); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(w, "  %-6s | Send(%+v)\n", "go", benchObj)
-		var got any
-		if err := here.Recv(ctx, &got); err != nil {
-			return fail(err)
-		}
-		if err := childSaw(); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(w, "  %-6s | Recv: %s\n", "go", tourShow(got))
+	if err := here.Send(ctx, benchObj); err != nil {
+		return fail(err)
 	}
+	fmt.Fprintf(w, "  %-6s | Send(%s)\n", "go", goSyntax(benchObj))
+	var got tourReply
+	if err := here.Recv(ctx, &got); err != nil {
+		return fail(err)
+	}
+	if err := childSaw(); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(w, "  %-6s | Recv into a struct: %s\n", "go", got)
 	here.Close()
 	if err := childSaw(); err != nil {
 		return fail(err)
@@ -296,10 +294,30 @@ func tourClient(ctx context.Context, py cpython.Python, havePy bool, addr, key s
 	return "client", func() (string, error) { return <-done, nil }, nil
 }
 
+// goSyntax prints v as Go source, without this package's name.
+func goSyntax(v any) string { return strings.TrimPrefix(fmt.Sprintf("%#v", v), "main.") }
+
+// tourReply is what the tour's child sends back: CPython's
+// {"from": ..., "sum": ..., "pair": (id, NAME), "none": None}.
+type tourReply struct {
+	From string  `pickle:"from"`
+	Sum  float64 `pickle:"sum"`
+	Pair []any   `pickle:"pair"`
+	None *string `pickle:"none"`
+}
+
+func (r tourReply) String() string {
+	none := "nil"
+	if r.None != nil {
+		none = strconv.Quote(*r.None)
+	}
+	return fmt.Sprintf("{From: %q, Sum: %v, Pair: %#v, None: %s}", r.From, r.Sum, r.Pair, none)
+}
+
 // tourGoChild is the tour's Pipe child when there is no CPython: this
 // program again, on descriptor 3.
-func tourGoChild(ctx context.Context, out output, objects bool) error {
-	c, err := mpconn.FDConn(3, &mpconn.ConnOptions{Codec: benchCodec})
+func tourGoChild(ctx context.Context, out output) error {
+	c, err := mpconn.FDConn(3, &mpconn.ConnOptions{Codec: pickleCodec{proto: 4}})
 	if err != nil {
 		return err
 	}
@@ -312,15 +330,18 @@ func tourGoChild(ctx context.Context, out output, objects bool) error {
 	if err := c.SendBytes(ctx, []byte("hello from the Go child")); err != nil {
 		return err
 	}
-	if objects {
-		var v any
-		if err := c.Recv(ctx, &v); err != nil {
-			return err
-		}
-		fmt.Fprintf(out.stdout, "received %s\n", tourShow(v))
-		if err := c.Send(ctx, map[string]any{"from": "the Go child", "got": v}); err != nil {
-			return err
-		}
+	var v benchObject
+	if err := c.Recv(ctx, &v); err != nil {
+		return err
+	}
+	fmt.Fprintf(out.stdout, "received %s\n", goSyntax(v))
+	sum := 0.0
+	for _, x := range v.Vals {
+		sum += x
+	}
+	reply := map[string]any{"from": "the Go child", "sum": sum, "pair": pickle.Tuple{v.ID, strings.ToUpper(v.Name)}, "none": nil}
+	if err := c.Send(ctx, reply); err != nil {
+		return err
 	}
 	if _, err := c.RecvBytes(ctx); err == io.EOF {
 		fmt.Fprintf(out.stdout, "saw EOF: the parent closed the Pipe\n")
@@ -330,6 +351,3 @@ func tourGoChild(ctx context.Context, out output, objects bool) error {
 	}
 	return errors.New("an unexpected message")
 }
-
-// tourShow prints a received value.
-func tourShow(v any) string { return fmt.Sprintf("%#v", v) }

@@ -1,6 +1,6 @@
 # The CPython side of "mpconn tour", for CPython 2.7 and 3.x.
 #
-#   child [pickle]      the Pipe child: the Pipe end is descriptor 3
+#   child               the Pipe child: the Pipe end is descriptor 3
 #   client ADDRESS KEY  a Listener client authenticating with KEY
 #
 # Each prints what it sees, one line per event, before it answers.
@@ -20,16 +20,15 @@ def say(fmt, *args):
     sys.stdout.flush()
 
 
-def child(objects):
+def child():
     c = Connection(3)
     msg = c.recv_bytes()
     say("received %d bytes: %r", len(msg), msg)
     c.send_bytes(b"hello from CPython " + version.encode("ascii"))
-    if objects:
-        obj = c.recv()
-        say("received a %s: %r", type(obj).__name__, obj)
-        c.send({"from": "CPython " + version, "sum": sum(obj["vals"]),
-                "pair": (obj["id"], obj["name"].upper()), "none": None})
+    obj = c.recv()
+    say("received a %s: %r", type(obj).__name__, obj)
+    c.send({"from": "CPython " + version, "sum": sum(obj["vals"]),
+            "pair": (obj["id"], obj["name"].upper()), "none": None})
     try:
         c.recv_bytes()
     except EOFError:
@@ -50,6 +49,6 @@ def client(address, key):
 
 
 if sys.argv[1] == "child":
-    child(len(sys.argv) > 2 and sys.argv[2] == "pickle")
+    child()
 else:
     client(sys.argv[2], sys.argv[3])
