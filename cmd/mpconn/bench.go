@@ -72,7 +72,7 @@ const benchBudget = 95 * time.Second
 
 // benchRunOverhead is a rough cost of starting and ending a run's two
 // processes on a busy two-core machine.
-const benchRunOverhead = 200 * time.Millisecond
+const benchRunOverhead = 120 * time.Millisecond
 
 func runBench(ctx context.Context, out output, args []string) int {
 	if len(args) > 0 && args[0] == benchProcessArg {
