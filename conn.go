@@ -2,6 +2,7 @@ package mpconn
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -56,6 +57,10 @@ type Conn struct {
 
 	canRead  bool
 	canWrite bool
+
+	// fragileWrites: an interrupted write breaks the transport for good
+	// (crypto/tls), so cancelled sends finish in the background.
+	fragileWrites bool
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -122,6 +127,7 @@ func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOpti
 	}
 	c.rd.msgLen = -1
 	c.peerProto.Store(-1)
+	_, c.fragileWrites = t.(*tls.Conn)
 	if sc, ok := t.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
@@ -158,6 +164,10 @@ func (c *Conn) Close() error {
 		c.closed.Store(true)
 		err = c.t.Close()
 		c.closeErr = err
+		// Wait sets holding the Conn report it: its receives now fail.
+		if r := connRegsOf(c); r != nil {
+			r.notify(true)
+		}
 	})
 	if err == net.ErrClosed {
 		return nil

@@ -629,3 +629,24 @@ func TestPollZeroLargeMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A peer that exits with data it never read resets a local socket: the
+// receiver still gets everything sent before, then io.EOF.
+func TestResetByPeerIsEOF(t *testing.T) {
+	a, b := pipePair(t)
+	ctx := testCtx(t)
+	if err := a.SendBytes(ctx, []byte("never read by b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SendBytes(ctx, []byte("last words")); err != nil {
+		t.Fatal(err)
+	}
+	b.Close() // with unread data: a reset
+	got, err := a.RecvBytes(ctx)
+	if err != nil || string(got) != "last words" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := a.RecvBytes(ctx); err != io.EOF {
+		t.Fatalf("then %v, want io.EOF", err)
+	}
+}

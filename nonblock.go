@@ -98,6 +98,11 @@ func (c *Conn) Flush(ctx context.Context) error {
 		return err
 	}
 	defer func() { <-c.wlock }()
+	if c.wr.bg != nil {
+		if err := c.waitBackground(ctx); err != nil {
+			return err
+		}
+	}
 	if c.wr.pending == nil {
 		return nil
 	}

@@ -97,7 +97,10 @@ func (c *Conn) RecvBytesInto(ctx context.Context, buf []byte, offset int) (int, 
 }
 
 // Recv receives the next message and decodes it into v with the Conn's
-// codec.
+// codec. With the default codec, [Pickle], that is whatever a Python peer
+// sent with conn.send(obj), decoded without executing anything; v may be
+// a *any (see package pickle for the values it gets) or a pointer to a
+// typed Go value (struct, map, slice, ...).
 func (c *Conn) Recv(ctx context.Context, v any) error {
 	msg, err := c.RecvBytes(ctx)
 	if err != nil {
@@ -226,7 +229,7 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 			var k int
 			k, err = c.read(got[len(got):cap(got)])
 			got = got[:len(got)+k]
-			if err == io.EOF {
+			if c.isEOF(err) {
 				rd.eof = true
 				err = nil
 			}
@@ -290,7 +293,7 @@ func (c *Conn) fill() error {
 	}
 	k, err := c.read(rd.buf[rd.w:])
 	rd.w += k
-	if err == io.EOF {
+	if c.isEOF(err) {
 		rd.eof = true
 		return nil
 	}
@@ -352,6 +355,16 @@ func (c *Conn) read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return k, nil
+}
+
+// isEOF reports whether err means the peer is gone: end of file, or, on a
+// local socket, a reset (a peer that exits with data it never read resets
+// the connection; what it sent before is all delivered first).
+func (c *Conn) isEOF(err error) bool {
+	if err == io.EOF {
+		return true
+	}
+	return c.network != "tcp" && errors.Is(err, syscall.ECONNRESET)
 }
 
 // kill marks the stream unreadable with err and returns it.

@@ -14,6 +14,16 @@ type writeState struct {
 	vec     [2][]byte   // header and payload for a vectored write
 	bufs    net.Buffers // view of vec handed to WriteTo
 	pending []byte      // the unsent rest of an interrupted message
+
+	// A message still being written in the background after its send
+	// was cancelled, on a transport whose writes cannot be interrupted
+	// and resumed (TLS): done is closed when it is over, with err set.
+	bg *backgroundWrite
+}
+
+type backgroundWrite struct {
+	done chan struct{}
+	err  error
 }
 
 // SendBytes sends p as one message.
@@ -49,14 +59,11 @@ func (c *Conn) SendBytesRange(ctx context.Context, p []byte, offset, size int) e
 	return c.SendBytes(ctx, p[offset:offset+size])
 }
 
-// Send encodes v with the Conn's codec and sends it as one message.
-func (c *Conn) Send(ctx context.Context, v any) error {
-	p, err := c.marshal(v)
-	if err != nil {
-		return err
-	}
-	return c.SendBytes(ctx, p)
-}
+// Send encodes v with the Conn's codec and sends it as one message. With
+// the default codec, [Pickle], a Python peer receives it with conn.recv();
+// the pickle's protocol is 4, or 2 when the peer has been sending protocol
+// 2 or lower (Python 2).
+func (c *Conn) Send(ctx context.Context, v any) error { return c.send(ctx, v) }
 
 // beginSend checks that the Conn can send and takes the write lock.
 func (c *Conn) beginSend(ctx context.Context) error {
@@ -79,6 +86,14 @@ func (c *Conn) beginSend(ctx context.Context) error {
 // writeMessage writes one framed message, with the write lock held.
 func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
 	w := &c.wr
+	if w.bg != nil {
+		if err := c.waitBackground(ctx); err != nil {
+			return err
+		}
+	}
+	if c.fragileWrites && ctx.Done() != nil {
+		return c.writeDetachable(ctx, p)
+	}
 	if ctx.Done() != nil {
 		// (Only here: the method value would allocate on every call.)
 		defer watch(ctx, c.t.SetWriteDeadline)()
@@ -149,8 +164,55 @@ type partialSendError struct {
 }
 
 func (e *partialSendError) Error() string {
+	if e.sent < 0 {
+		return fmt.Sprintf("send interrupted (the %d-byte message is finished before the next one): %v", e.total, e.err)
+	}
 	return fmt.Sprintf("send interrupted after %d of %d bytes (the rest is sent before the next message): %v",
 		e.sent, e.total, e.err)
 }
 
 func (e *partialSendError) Unwrap() error { return e.err }
+
+// waitBackground waits for a message being finished in the background,
+// with the write lock held.
+func (c *Conn) waitBackground(ctx context.Context) error {
+	bg := c.wr.bg
+	select {
+	case <-bg.done:
+	case <-ctx.Done():
+		return c.opError("send", ctx.Err())
+	}
+	c.wr.bg = nil
+	if bg.err != nil {
+		return c.writeError(ctx, bg.err, 0, 0)
+	}
+	return nil
+}
+
+// writeDetachable writes one framed message on a transport whose write
+// deadlines are fatal (crypto/tls): rather than interrupting the write,
+// a cancellation leaves it to finish in the background, so the message
+// still arrives whole, and the next send waits for it. The message is
+// copied first, since the caller may reuse p once this returns.
+func (c *Conn) writeDetachable(ctx context.Context, p []byte) error {
+	var hdr [longHeaderLen]byte
+	h := putHeader(hdr[:], int64(len(p)))
+	frame := make([]byte, h+len(p))
+	copy(frame, hdr[:h])
+	copy(frame[h:], p)
+	bg := &backgroundWrite{done: make(chan struct{})}
+	go func() {
+		_, bg.err = c.t.Write(frame)
+		close(bg.done)
+	}()
+	select {
+	case <-bg.done:
+		if bg.err != nil {
+			return c.writeError(ctx, bg.err, 0, len(frame))
+		}
+		return nil
+	case <-ctx.Done():
+		c.wr.bg = bg
+		return c.opError("send", &partialSendError{sent: -1, total: len(frame), err: ctx.Err()})
+	}
+}

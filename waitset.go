@@ -31,9 +31,8 @@ import (
 // Remove may be called while a Wait is in progress, and take effect for
 // the objects' next readiness.
 //
-// Remove a Conn from the set before closing it. A Conn closed while in
-// the set is reported ready (its receives fail with [net.ErrClosed]) once
-// the set notices, which may take until its descriptor reports an event.
+// A Conn closed while in the set is reported ready (its receives fail
+// with [net.ErrClosed]) until it is removed.
 type WaitSet struct {
 	p     poller
 	wlock chan struct{} // serialises Wait and the end of Close

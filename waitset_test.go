@@ -508,3 +508,33 @@ func TestWaitSetWaitWhileWaiting(t *testing.T) {
 	got, err = s.Wait(ctx, -1)
 	wantReady(t, got, err, b)
 }
+
+// A Conn closed while in a set is reported ready: its receives fail at
+// once with net.ErrClosed.
+func TestWaitSetReportsClosedConn(t *testing.T) {
+	ctx := testCtx(t)
+	s, err := NewWaitSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, _ := pipePair(t)
+	if err := s.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Wait(ctx, 0); err != nil || len(got) != 0 {
+		t.Fatalf("before Close: %v %v", got, err)
+	}
+	done := make(chan []Waitable, 1)
+	go func() {
+		got, err := s.Wait(ctx, -1)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- got
+	}()
+	a.Close()
+	if got := <-done; len(got) != 1 || got[0] != Waitable(a) {
+		t.Fatalf("after Close: %v", got)
+	}
+}

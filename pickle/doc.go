@@ -42,7 +42,9 @@
 // exceptions, copy_reg, ...) are mapped to their Python 3 names at
 // protocols 0 to 2, and back when encoding at protocol 2, as CPython does
 // with fix_imports. Python 2 int and long both become int64 (or *big.Int),
-// so a small long comes back to Python 2 as an int.
+// and an int64 is written back as CPython 3 writes it: BININT within 32
+// bits, LONG1 beyond. So Python 2 gets an int within 32 bits and a long
+// past them, whatever it sent (the values are equal; the types may differ).
 //
 // # Objects
 //

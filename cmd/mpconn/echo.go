@@ -40,8 +40,10 @@ uses the connected socket or pipe already open on descriptor N (such as an
 inherited Pipe end). In both cases it echoes until the peer closes, then
 exits with status 0.
 
-Without --bytes, each message is a pickled value that is decoded and
-encoded again; this mode is not available yet, so --bytes is required.
+Without --bytes, each message is a pickled value (conn.send in Python)
+that is decoded, without executing anything it names, and encoded again in
+the protocol it came in (at least 2), so the peer gets back an equal
+object of the same type.
 `
 
 // echoConfig is the parsed command line of echo.

@@ -194,13 +194,3 @@ func TestBadCommandLines(t *testing.T) {
 		})
 	}
 }
-
-func TestValueModeNotAvailable(t *testing.T) {
-	code, stdout, stderr := runMpconn(t, "echo")
-	if code != 1 || !strings.Contains(stderr, "pickle mode not available yet: use --bytes") {
-		t.Errorf("status %d, stderr %q; want 1 and the pickle-mode error", code, stderr)
-	}
-	if stdout != "" {
-		t.Errorf("stdout %q, want nothing: no listener should start", stdout)
-	}
-}
