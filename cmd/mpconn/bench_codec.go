@@ -1,9 +1,6 @@
 package main
 
-import (
-	"github.com/mpconn/mpconn"
-	"github.com/mpconn/mpconn/pickle"
-)
+import "github.com/mpconn/mpconn"
 
 // benchObject is the small value of the object cases, the Go form of
 // CPython's {'id': 1, 'name': 'hello', 'vals': [1.5, 2.5, 3.5]}. Its fields
@@ -20,14 +17,8 @@ var (
 	benchEnd = benchObject{ID: -1, Name: "", Vals: []float64{}}
 )
 
-// benchCodec pickles the object cases' values for the Go implementations,
-// at protocol 4 (pickle.DefaultProtocol), what CPython 3.8 and later send.
-var benchCodec mpconn.Codec = pickleCodec{proto: pickle.DefaultProtocol}
-
-// pickleCodec is an mpconn.Codec over the pickle package, writing pickles
-// at protocol proto (2 for a CPython 2.7 peer).
-type pickleCodec struct{ proto int }
-
-func (c pickleCodec) Marshal(v any) ([]byte, error) { return pickle.MarshalProtocol(v, c.proto) }
-
-func (pickleCodec) Unmarshal(data []byte, v any) error { return pickle.Unmarshal(data, v) }
+// benchCodec pickles the object cases' values for the raw baseline:
+// mpconn's default codec, mpconn.Pickle (protocol 4, what CPython 3.8 and
+// later send). The mpconn implementation leaves its Conn's codec unset, so
+// that it runs as an application would, with the default.
+var benchCodec = mpconn.Pickle

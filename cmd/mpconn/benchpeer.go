@@ -176,7 +176,7 @@ func runBenchProcess(ctx context.Context, out output, args []string) int {
 func openTransport(impl string) (benchTransport, error) {
 	switch impl {
 	case "mpconn":
-		c, err := mpconn.FDConn(3, &mpconn.ConnOptions{Codec: benchCodec})
+		c, err := mpconn.FDConn(3, nil)
 		if err != nil {
 			return nil, err
 		}

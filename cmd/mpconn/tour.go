@@ -95,11 +95,14 @@ func runTour(ctx context.Context, out output, args []string) int {
 func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) error {
 	ctx, cancel := context.WithTimeout(ctx, tourTimeout)
 	defer cancel()
-	codec := pickleCodec{proto: 4}
+	var opts *mpconn.ConnOptions // the default codec: pickles, protocol 4
 	if havePy && py.Major == 2 {
-		codec.proto = 2 // the highest CPython 2.7 reads
+		// CPython 2.7 reads protocol 2 at most. (The default codec
+		// answers a Python 2 peer in protocol 2 on its own, but here Go
+		// speaks first.)
+		opts = &mpconn.ConnOptions{Codec: mpconn.PickleCodec{Protocol: 2}}
 	}
-	here, there, err := mpconn.Pipe(&mpconn.ConnOptions{Codec: codec})
+	here, there, err := mpconn.Pipe(opts)
 	if err != nil {
 		return err
 	}
@@ -317,7 +320,7 @@ func (r tourReply) String() string {
 // tourGoChild is the tour's Pipe child when there is no CPython: this
 // program again, on descriptor 3.
 func tourGoChild(ctx context.Context, out output) error {
-	c, err := mpconn.FDConn(3, &mpconn.ConnOptions{Codec: pickleCodec{proto: 4}})
+	c, err := mpconn.FDConn(3, nil)
 	if err != nil {
 		return err
 	}
