@@ -66,12 +66,13 @@ type benchConfig struct {
 	cases    []string
 }
 
-// benchBudget is roughly how long a default bench may measure for, warm-up
-// included; the per-run duration is picked to fit it.
-const benchBudget = 95 * time.Second
+// benchBudget is roughly how long a default bench may take; the per-run
+// duration is picked to fit it, and fitted again as the runs show how
+// fast the machine starts processes.
+const benchBudget = 100 * time.Second
 
-// benchRunOverhead is a rough cost of starting and ending a run's two
-// processes on a busy two-core machine.
+// benchRunOverhead is a first guess of the cost of starting and ending a
+// run's two processes (on a quiet two-core machine).
 const benchRunOverhead = 120 * time.Millisecond
 
 func runBench(ctx context.Context, out output, args []string) int {
@@ -127,13 +128,17 @@ type benchRow struct {
 
 // benchReport is what a bench measured.
 type benchReport struct {
-	cases   []*benchCase
-	impls   []*benchImpl
-	rows    [][]benchRow // [case][impl]
-	rounds  int
-	dur     time.Duration
-	warm    time.Duration
-	elapsed time.Duration
+	cases    []*benchCase
+	impls    []*benchImpl
+	rows     [][]benchRow // [case][impl]
+	rounds   int
+	dur      time.Duration // of the first round
+	warm     time.Duration
+	auto     bool          // the duration is fitted to benchBudget
+	autoWarm bool          // the warm-up is a quarter of the duration
+	durMin   time.Duration // the shortest and longest durations used
+	durMax   time.Duration
+	elapsed  time.Duration
 }
 
 func bench(ctx context.Context, out output, cfg benchConfig) error {
@@ -155,6 +160,9 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 	}
 	rep.impls = benchImpls(pys)
 	rep.rounds, rep.dur, rep.warm = benchTiming(cfg, len(rep.cases), len(rep.impls))
+	rep.auto = cfg.dur == 0 && !cfg.quick
+	rep.autoWarm = cfg.warm == 0
+	rep.durMin, rep.durMax = rep.dur, rep.dur
 
 	dir, err := os.MkdirTemp("", "mpconn-bench-")
 	if err != nil {
@@ -238,11 +246,7 @@ func benchTiming(cfg benchConfig, cases, impls int) (rounds int, dur, warm time.
 		if cfg.quick {
 			dur = 20 * time.Millisecond
 		} else {
-			runs := time.Duration(rounds * cases * impls)
-			// dur + dur/4 of warm-up + the processes' start.
-			dur = (benchBudget/runs - benchRunOverhead) * 4 / 5
-			dur = min(max(dur, 100*time.Millisecond), 300*time.Millisecond)
-			dur = dur.Round(10 * time.Millisecond)
+			dur = fitDuration(benchBudget, rounds*cases*impls, benchRunOverhead)
 		}
 	}
 	if warm == 0 {
@@ -251,7 +255,23 @@ func benchTiming(cfg benchConfig, cases, impls int) (rounds int, dur, warm time.
 	return rounds, dur, warm
 }
 
-// benchMeasure runs the schedule, showing progress on w.
+// fitDuration returns the measured duration of each of runs runs that
+// fits them in left, when each costs overhead beyond its duration and a
+// warm-up of a quarter of it: between 100ms and 300ms.
+func fitDuration(left time.Duration, runs int, overhead time.Duration) time.Duration {
+	if runs <= 0 {
+		return 300 * time.Millisecond
+	}
+	d := (left/time.Duration(runs) - overhead) * 4 / 5
+	d = min(max(d, 100*time.Millisecond), 300*time.Millisecond)
+	return d.Round(10 * time.Millisecond)
+}
+
+// benchMeasure runs the schedule, showing progress on w. With a default
+// duration, it fits the duration again before each round of a case (never
+// within one, so that every implementation of a round measures alike),
+// from the time left and the overhead seen so far.
+
 func benchMeasure(ctx context.Context, w io.Writer, r *benchRunner, rep *benchReport) error {
 	rep.rows = make([][]benchRow, len(rep.cases))
 	for ci := range rep.rows {
@@ -260,9 +280,21 @@ func benchMeasure(ctx context.Context, w io.Writer, r *benchRunner, rep *benchRe
 	sched := benchSchedule(len(rep.cases), rep.rounds, len(rep.impls))
 	p := newProgress(w)
 	defer p.done()
+	start := time.Now()
+	var measured time.Duration // durations and warm-ups of the runs so far
+	runs := 0
 	for k, s := range sched {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if rep.auto && s.i == 0 && runs > 0 {
+			spent := time.Since(start)
+			overhead := max((spent-measured)/time.Duration(runs), 0)
+			r.dur = fitDuration(benchBudget-spent, len(sched)-k, overhead)
+			if rep.autoWarm {
+				r.warm = r.dur / 4
+			}
+			rep.durMin, rep.durMax = min(rep.durMin, r.dur), max(rep.durMax, r.dur)
 		}
 		bc, im, row := rep.cases[s.c], rep.impls[s.i], &rep.rows[s.c][s.i]
 		if row.err != nil {
@@ -270,6 +302,8 @@ func benchMeasure(ctx context.Context, w io.Writer, r *benchRunner, rep *benchRe
 		}
 		p.show(fmt.Sprintf("bench: [%d/%d] %s, %s, round %d/%d", k+1, len(sched), bc.name, im.label, s.r+1, rep.rounds))
 		res, err := r.run(ctx, bc, im)
+		measured += r.dur + r.warm
+		runs++
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -381,8 +415,13 @@ func (row benchRow) noteText() string {
 }
 
 func (rep *benchReport) writeTable(w io.Writer) {
-	fmt.Fprintf(w, "mpconn bench: %d round(s), interleaved; each run measures %v after a %v warm-up; median of the runs.\n",
-		rep.rounds, rep.dur, rep.warm)
+	if rep.durMin == rep.durMax {
+		fmt.Fprintf(w, "mpconn bench: %d round(s), interleaved; each run measures %v after a %v warm-up; median of the runs.\n",
+			rep.rounds, rep.dur, rep.warm)
+	} else {
+		fmt.Fprintf(w, "mpconn bench: %d round(s), interleaved; each run measures %v to %v (fitted to a %v budget) after a warm-up; median of the runs.\n",
+			rep.rounds, rep.durMin, rep.durMax, benchBudget)
+	}
 	fmt.Fprintf(w, "Every implementation runs as two processes (driver + peer) over a socketpair.\n")
 	fmt.Fprintf(w, "mpconn/X is mpconn's value over X's: below 1 is better for times (µs), above 1 for rates.\n")
 	for ci, bc := range rep.cases {

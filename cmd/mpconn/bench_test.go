@@ -101,6 +101,26 @@ func TestBenchTiming(t *testing.T) {
 	}
 }
 
+func TestFitDuration(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		left     time.Duration
+		runs     int
+		overhead time.Duration
+		want     time.Duration
+	}{
+		{100 * time.Second, 198, 120 * ms, 300 * ms}, // 505ms a run: capped
+		{60 * time.Second, 198, 120 * ms, 150 * ms},  // (303-120)*4/5
+		{60 * time.Second, 198, 250 * ms, 100 * ms},  // a slow machine: the floor
+		{-time.Second, 10, 0, 100 * ms},              // over budget: the floor
+		{time.Second, 0, 0, 300 * ms},                // nothing left to run
+	} {
+		if got := fitDuration(tc.left, tc.runs, tc.overhead); got != tc.want {
+			t.Errorf("fitDuration(%v, %d, %v) = %v, want %v", tc.left, tc.runs, tc.overhead, got, tc.want)
+		}
+	}
+}
+
 func TestParseBenchResult(t *testing.T) {
 	got, err := parseBenchResult("result 12 3000\n")
 	if err != nil || got != (benchResult{n: 12, elapsed: 3000}) {
