@@ -122,7 +122,6 @@ func runBench(ctx context.Context, out output, args []string) int {
 // benchRow is one case × implementation: the value of every run.
 type benchRow struct {
 	values []float64
-	note   string // why there is no value
 	err    error
 }
 
@@ -404,8 +403,6 @@ func (rep *benchReport) writeJSON(w io.Writer) error {
 // noteText says why a row has no value.
 func (row benchRow) noteText() string {
 	switch {
-	case row.note != "":
-		return row.note
 	case row.err != nil:
 		return "failed: " + row.err.Error()
 	case len(row.values) == 0:

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -268,6 +270,57 @@ func TestSpeedWord(t *testing.T) {
 	} {
 		if got := speedWord(tc.q, tc.lower); got != tc.want {
 			t.Errorf("speedWord(%v, %v) = %q, want %q", tc.q, tc.lower, got, tc.want)
+		}
+	}
+}
+
+// TestBenchReportOutput checks the JSON lines and the table of a report
+// with a measured row, a failed one and one to compare.
+func TestBenchReportOutput(t *testing.T) {
+	rep := &benchReport{
+		cases: []*benchCase{findBenchCase("stream_bytes_64")},
+		impls: benchImpls(nil),
+		rows: [][]benchRow{{
+			{values: []float64{300, 100, 200}},
+			{err: errors.New("boom")},
+		}},
+		rounds: 3, dur: 300 * time.Millisecond, warm: 75 * time.Millisecond,
+		durMin: 300 * time.Millisecond, durMax: 300 * time.Millisecond,
+	}
+	var js bytes.Buffer
+	if err := rep.writeJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d JSON lines, want 2:\n%s", len(lines), js.String())
+	}
+	var ok, failed map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &failed); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"case": "stream_bytes_64", "impl": "mpconn", "value": 200.0, "unit": "msg/s", "runs": 3.0}
+	if !reflect.DeepEqual(ok, want) {
+		t.Errorf("measured row: %v, want %v", ok, want)
+	}
+	want = map[string]any{"case": "stream_bytes_64", "impl": "raw", "value": nil, "unit": "msg/s", "runs": 0.0, "note": "failed: boom"}
+	if !reflect.DeepEqual(failed, want) {
+		t.Errorf("failed row: %v, want %v", failed, want)
+	}
+
+	var tab bytes.Buffer
+	rep.writeTable(&tab)
+	out := tab.String()
+	for _, want := range []string{
+		"each run measures 300ms after a 75ms warm-up",
+		"  mpconn                  200.0  3 (100.0 to 300.0)",
+		"  raw Go                    n/a  failed: boom",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the table:\n%s", want, out)
 		}
 	}
 }
