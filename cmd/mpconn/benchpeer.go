@@ -25,8 +25,9 @@ import (
 //
 //	mpconn bench __process ROLE IMPL CASE DURATION WARMUP [ADDR]
 //
-// (a mode that usage does not show). ROLE is driver or peer, IMPL mpconn
-// or raw; ADDR is the Unix socket path of connect_auth. The driver warms
+// (a mode that usage does not show). ROLE is driver or peer, IMPL mpconn,
+// raw, or one of the experiments rawblock and batch; ADDR is the Unix
+// socket path of connect_auth. The driver warms
 // up for WARMUP, measures for DURATION and prints "result COUNT NANOS".
 const benchProcessArg = "__process"
 
@@ -44,8 +45,8 @@ const (
 // the clock.
 const benchStreamBatch = 64
 
-// msgEnd is the end-of-stream message of the bytes and bulk cases (empty),
-// and benchAck the receiver's answer to it.
+// benchAck is a stream receiver's answer to the end of a stream: an empty
+// message in the bytes and bulk cases, benchEnd in stream_object.
 var benchAck = []byte("ack")
 
 // benchTransport is what the Go processes send and receive with: mpconn,
@@ -59,7 +60,8 @@ type benchTransport interface {
 }
 
 // mpconnTransport is a Conn used as an application would: RecvBytesInto a
-// reused buffer, SendBytes, Send and Recv with the pickle codec.
+// reused buffer, SendBytes, Send and Recv with the default codec (pickle),
+// and a context that is never cancelled.
 type mpconnTransport struct {
 	c   *mpconn.Conn
 	ctx context.Context
