@@ -8,6 +8,8 @@
 // The commands are:
 //
 //	echo    echo every message back to its sender
+//	bench   measure mpconn against raw Go sockets and CPython, side by side
+//	tour    a self-contained demonstration: a Python child, an authenticated Listener, bench
 //
 // Run "mpconn COMMAND -h" for a command's flags.
 package main
@@ -46,6 +48,8 @@ type output struct {
 // commands lists the subcommands in the order usage shows them.
 var commands = []*command{
 	echoCommand,
+	benchCommand,
+	tourCommand,
 }
 
 func main() {

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"time"
+)
+
+// A benchCase is one measurement of bench.
+type benchCase struct {
+	name    string
+	title   string // what is measured
+	unit    string
+	lower   bool // a lower value is better (a time per operation)
+	object  bool // the Go implementations need the pickle codec
+	rawNote string
+	// value turns a run's count of operations and its duration into the
+	// case's unit.
+	value func(n int64, d time.Duration) float64
+}
+
+func perOpMicros(n int64, d time.Duration) float64 {
+	return float64(d.Nanoseconds()) / 1e3 / float64(n)
+}
+
+func perSecond(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+
+// benchCases are bench's cases, in the order it runs and prints them.
+var benchCases = []*benchCase{
+	{
+		name:  "rtt_bytes_64",
+		title: "round trip of a 64-byte message (send_bytes, echoed back)",
+		unit:  "µs", lower: true, value: perOpMicros,
+	},
+	{
+		name:  "rtt_object",
+		title: "round trip of {'id': 1, 'name': 'hello', 'vals': [1.5, 2.5, 3.5]} (send/recv, pickled)",
+		unit:  "µs", lower: true, object: true, value: perOpMicros,
+		rawNote: "raw Go pickles with the same codec as mpconn",
+	},
+	{
+		name:  "stream_bytes_64",
+		title: "one-way stream of 64-byte messages, the last one acknowledged",
+		unit:  "msg/s", value: perSecond,
+	},
+	{
+		name:  "stream_object",
+		title: "one-way stream of the small dict (send/recv, pickled), the last one acknowledged",
+		unit:  "msg/s", object: true, value: perSecond,
+		rawNote: "raw Go pickles with the same codec as mpconn",
+	},
+	{
+		name:  "bulk_1MiB",
+		title: "one-way 1 MiB messages (mpconn: RecvBytesInto a reused buffer; CPython: recv_bytes_into a bytearray)",
+		unit:  "GB/s",
+		value: func(n int64, d time.Duration) float64 {
+			return float64(n) * benchBulkSize / 1e9 / d.Seconds()
+		},
+	},
+	{
+		name:  "connect_auth",
+		title: "connect to a Listener on a Unix socket, authenticate both ways (authkey), close",
+		unit:  "conn/s", value: perSecond,
+		rawNote: "raw Go: a plain Unix connect and close, with NO handshake",
+	},
+}
+
+// findBenchCase returns the case called name, or nil.
+func findBenchCase(name string) *benchCase {
+	for _, c := range benchCases {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mpconn/mpconn/internal/cpython"
+	"golang.org/x/sys/unix"
+)
+
+// benchPeerPy is the CPython driver and peer.
+//
+//go:embed bench_peer.py
+var benchPeerPy string
+
+// A benchImpl is one implementation bench measures.
+type benchImpl struct {
+	name  string // in JSON: mpconn, raw, cpython3.11
+	label string // in the table
+	goRun string // "mpconn" or "raw" for the Go implementations
+	py    cpython.Python
+}
+
+func (im *benchImpl) isGo() bool { return im.goRun != "" }
+
+// benchRunner starts the processes of each run.
+type benchRunner struct {
+	exe       string // this program, for the Go processes
+	dir       string // private directory for connect_auth's sockets
+	dur, warm time.Duration
+	seq       int
+}
+
+// benchResult is what one run measured.
+type benchResult struct {
+	n       int64
+	elapsed time.Duration
+}
+
+// run measures case bc with implementation im once, in a driver and a
+// peer process connected by a fresh socketpair.
+func (r *benchRunner) run(ctx context.Context, bc *benchCase, im *benchImpl) (benchResult, error) {
+	r.seq++
+	var addr string
+	if bc.name == "connect_auth" {
+		addr = filepath.Join(r.dir, fmt.Sprintf("s%d", r.seq))
+		defer os.Remove(addr)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return benchResult{}, os.NewSyscallError("socketpair", err)
+	}
+	driverEnd := os.NewFile(uintptr(fds[0]), "driver-end")
+	peerEnd := os.NewFile(uintptr(fds[1]), "peer-end")
+	defer driverEnd.Close()
+	defer peerEnd.Close()
+
+	// Everything is bounded: a broken peer fails the run, it never hangs
+	// bench.
+	rctx, cancel := context.WithTimeout(ctx, 2*(r.dur+r.warm)+30*time.Second)
+	defer cancel()
+	var peerErr, driverErr, driverOut bytes.Buffer
+	peer := r.command(rctx, im, "peer", bc.name, addr)
+	peer.ExtraFiles = []*os.File{peerEnd}
+	peer.Stderr = &peerErr
+	driver := r.command(rctx, im, "driver", bc.name, addr)
+	driver.ExtraFiles = []*os.File{driverEnd}
+	driver.Stdout = &driverOut
+	driver.Stderr = &driverErr
+	if err := peer.Start(); err != nil {
+		return benchResult{}, err
+	}
+	peerDone := make(chan error, 1)
+	go func() { peerDone <- peer.Wait() }()
+	if err := driver.Start(); err != nil {
+		peer.Process.Kill()
+		<-peerDone
+		return benchResult{}, err
+	}
+	// The children hold their ends now; closing ours lets each see EOF
+	// when the other exits.
+	driverEnd.Close()
+	peerEnd.Close()
+	derr := driver.Wait()
+
+	// The peer ends at EOF, except connect_auth's listener, which is
+	// stopped (SIGTERM, so that a Go peer can write its profile).
+	wait := 5 * time.Second
+	if addr != "" {
+		peer.Process.Signal(syscall.SIGTERM)
+		wait = 2 * time.Second
+	}
+	var perr error
+	select {
+	case perr = <-peerDone:
+	case <-time.After(wait):
+		peer.Process.Kill()
+		perr = <-peerDone
+		if perr == nil {
+			perr = errors.New("the peer did not exit")
+		}
+	}
+	if addr != "" {
+		perr = nil // killed on purpose
+	}
+	if derr != nil {
+		return benchResult{}, fmt.Errorf("driver: %v: %s%s", derr, lastLine(driverErr.String()), peerNote(peerErr.String()))
+	}
+	if perr != nil {
+		return benchResult{}, fmt.Errorf("peer: %v: %s", perr, lastLine(peerErr.String()))
+	}
+	return parseBenchResult(driverOut.String())
+}
+
+func peerNote(s string) string {
+	if l := lastLine(s); l != "" {
+		return " (peer: " + l + ")"
+	}
+	return ""
+}
+
+// lastLine returns the last non-empty line of s (a traceback's message).
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// parseBenchResult reads the driver's "result COUNT NANOS" line.
+func parseBenchResult(out string) (benchResult, error) {
+	f := strings.Fields(out)
+	if len(f) != 3 || f[0] != "result" {
+		return benchResult{}, fmt.Errorf("driver printed %q, want \"result COUNT NANOS\"", out)
+	}
+	n, err1 := strconv.ParseInt(f[1], 10, 64)
+	ns, err2 := strconv.ParseInt(f[2], 10, 64)
+	if err1 != nil || err2 != nil || n <= 0 || ns <= 0 {
+		return benchResult{}, fmt.Errorf("driver printed %q, want positive numbers", out)
+	}
+	return benchResult{n: n, elapsed: time.Duration(ns)}, nil
+}
+
+// command returns the driver or peer process of im.
+func (r *benchRunner) command(ctx context.Context, im *benchImpl, role, name, addr string) *exec.Cmd {
+	if im.isGo() {
+		args := []string{"bench", benchProcessArg, role, im.goRun, name, r.dur.String(), r.warm.String()}
+		if addr != "" {
+			args = append(args, addr)
+		}
+		cmd := exec.CommandContext(ctx, r.exe, args...)
+		cmd.WaitDelay = 5 * time.Second
+		return cmd
+	}
+	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+	args := []string{role, name, secs(r.dur), secs(r.warm)}
+	if addr != "" {
+		args = append(args, addr)
+	}
+	return im.py.Command(ctx, benchPeerPy, args...)
+}
