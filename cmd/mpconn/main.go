@@ -8,6 +8,8 @@
 // The commands are:
 //
 //	echo    echo every message back to its sender
+//	send    send values to a Listener and print the replies
+//	listen  print every message clients send
 //
 // Run "mpconn COMMAND -h" for a command's flags.
 package main
@@ -46,6 +48,7 @@ type output struct {
 // commands lists the subcommands in the order usage shows them.
 var commands = []*command{
 	echoCommand,
+	sendCommand, listenCommand,
 }
 
 func main() {

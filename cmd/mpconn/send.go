@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/pickle"
+)
+
+var sendCommand = &command{
+	name:    "send",
+	summary: "send values to a Listener and print the replies",
+	run:     runSend,
+}
+
+const sendIntro = `usage: mpconn send [flags] ADDRESS VALUE...
+
+Connects to the Listener at ADDRESS (a CPython
+multiprocessing.connection.Listener, or mpconn listen or echo), sends each
+VALUE as one pickled message, which Python receives with conn.recv(), and
+after each one waits for a reply and prints it on standard output, one line
+per reply, as Python's repr() prints the object.
+
+ADDRESS is read as CPython reads one: host:port is TCP, a path or a bare
+name a Unix socket, @name a Linux abstract socket; tcp:// and unix://
+prefixes force the network.
+
+A VALUE is a Python literal: None, True, False, ints (-7, 0x1F, 1_000,
+any size), floats (1.5, -2e10, float('inf'), float('nan')), strings ('a',
+"b", r'\d', with Python's escapes), bytes (b'\x00'), bytearray(b'..'),
+lists, tuples ((1,), ()), dicts, sets ({1, 2}, set()), frozenset({..}),
+nested as in Python. JSON is accepted too: true, false and null stand
+for True, False and None. Quote each VALUE for the shell:
+
+	mpconn send /tmp/sock "{'a': [1, 2.5, None]}" '"text"' 42
+
+A reply that is not a pickle prints "undecodable (N bytes): ERROR". The
+exit status is 1 if connecting, authenticating or sending fails, or if a
+reply does not come within --timeout or the peer closes first.
+
+With --bytes, each VALUE is sent as its UTF-8 text, unpickled (Python's
+conn.recv_bytes()), and replies print as hex.
+`
+
+func runSend(ctx context.Context, out output, args []string) int {
+	fs := newFlagSet("send", out)
+	var keys keyFlags
+	keys.register(fs)
+	raw := fs.Bool("bytes", false, "send each VALUE's UTF-8 bytes raw and print replies as hex")
+	noReply := fs.Bool("no-reply", false, "send the values and close, without waiting for replies")
+	timeout := fs.Duration("timeout", 10*time.Second, "wait at most `DURATION` to connect and for each reply (0: no limit)")
+	proto := fs.Int("protocol", pickle.DefaultProtocol, "pickle protocol `N` of the messages sent, 2 to 5")
+	pos, status := parseFlags(fs, out, sendIntro, args)
+	if status >= 0 {
+		return status
+	}
+	switch {
+	case len(pos) == 0:
+		return usageError(fs, out, sendIntro, "missing ADDRESS and VALUE")
+	case len(pos) == 1:
+		return usageError(fs, out, sendIntro, "missing VALUE")
+	case *proto < 2 || *proto > pickle.HighestProtocol:
+		return usageError(fs, out, sendIntro, "--protocol %d: want 2 to %d", *proto, pickle.HighestProtocol)
+	case *timeout < 0:
+		return usageError(fs, out, sendIntro, "--timeout must not be negative")
+	}
+	key, err := keys.key(fs)
+	if err != nil {
+		return usageError(fs, out, sendIntro, "%v", err)
+	}
+	address := pos[0]
+	msgs := make([][]byte, 0, len(pos)-1)
+	for i, text := range pos[1:] {
+		if *raw {
+			msgs = append(msgs, []byte(text))
+			continue
+		}
+		v, err := parseLiteral(text)
+		if err != nil {
+			return usageError(fs, out, sendIntro, "VALUE %d %q: %v", i+1, text, err)
+		}
+		msg, err := pickle.MarshalProtocol(v, *proto)
+		if err != nil {
+			fmt.Fprintf(out.stderr, "mpconn send: VALUE %d: %v\n", i+1, err)
+			return exitFail
+		}
+		msgs = append(msgs, msg)
+	}
+
+	// withTimeout bounds one step by --timeout.
+	withTimeout := func() (context.Context, context.CancelFunc) {
+		if *timeout == 0 {
+			return context.WithCancel(ctx)
+		}
+		return context.WithTimeout(ctx, *timeout)
+	}
+	fail := func(format string, a ...any) int {
+		if ctx.Err() != nil {
+			return exitOK // stopped by a signal
+		}
+		fmt.Fprintf(out.stderr, "mpconn send: "+format+"\n", a...)
+		return exitFail
+	}
+
+	dctx, cancel := withTimeout()
+	c, err := mpconn.Dial(dctx, address, &mpconn.DialOptions{AuthKey: key})
+	cancel()
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer c.Close()
+	for i, msg := range msgs {
+		if err := c.SendBytes(ctx, msg); err != nil {
+			return fail("sending VALUE %d: %v", i+1, err)
+		}
+		if *noReply {
+			continue
+		}
+		rctx, cancel := withTimeout()
+		reply, err := c.RecvBytes(rctx)
+		timedOut := rctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		switch {
+		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+			return fail("the peer closed the connection before replying to VALUE %d", i+1)
+		case timedOut:
+			return fail("no reply to VALUE %d within %v", i+1, *timeout)
+		case err != nil:
+			return fail("waiting for the reply to VALUE %d: %v", i+1, err)
+		}
+		fmt.Fprintln(out.stdout, renderMessage(reply, *raw))
+	}
+	return exitOK
+}
+
+// renderMessage renders a received message for printing: hex in raw mode,
+// else the decoded value in Python's repr style, or a note saying why it
+// could not be decoded.
+func renderMessage(msg []byte, raw bool) string {
+	if raw {
+		return hex.EncodeToString(msg)
+	}
+	var v any
+	if err := pickle.Unmarshal(msg, &v); err != nil {
+		return fmt.Sprintf("undecodable (%d bytes): %v", len(msg), err)
+	}
+	return pyRepr(v)
+}
