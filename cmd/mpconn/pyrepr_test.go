@@ -15,8 +15,8 @@ import (
 )
 
 // python3 runs fn for every installed CPython, with a visible skip for
-// Python 2, whose repr differs from Python 3's by design (u'' prefixes,
-// L suffixes, no b'' prefix).
+// Python 2, whose repr differs from Python 3's by design (u” prefixes,
+// L suffixes, no b” prefix).
 func python3(t *testing.T, fn func(t *testing.T, py cpython.Python)) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		if !py.AtLeast(3, 0) {
