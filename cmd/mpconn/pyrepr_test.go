@@ -16,7 +16,7 @@ import (
 
 // python3 runs fn for every installed CPython, with a visible skip for
 // Python 2, whose repr differs from Python 3's by design (u prefixes on str,
-// L suffixes, no b” prefix).
+// L suffixes, no b prefix on bytes).
 func python3(t *testing.T, fn func(t *testing.T, py cpython.Python)) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
 		if !py.AtLeast(3, 0) {
