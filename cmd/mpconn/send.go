@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mpconn/mpconn"
@@ -35,7 +38,7 @@ any size), floats (1.5, -2e10, float('inf'), float('nan')), strings ('a',
 "b", r'\d', with Python's escapes), bytes (b'\x00'), bytearray(b'..'),
 lists, tuples ((1,), ()), dicts, sets ({1, 2}, set()), frozenset({..}),
 nested as in Python. JSON is accepted too: true, false and null stand
-for True, False and None. Quote each VALUE for the shell:
+for True, False and None. Negative numbers are VALUEs, not flags. Quote each VALUE for the shell:
 
 	mpconn send /tmp/sock "{'a': [1, 2.5, None]}" '"text"' 42
 
@@ -55,10 +58,12 @@ func runSend(ctx context.Context, out output, args []string) int {
 	noReply := fs.Bool("no-reply", false, "send the values and close, without waiting for replies")
 	timeout := fs.Duration("timeout", 10*time.Second, "wait at most `DURATION` to connect and for each reply (0: no limit)")
 	proto := fs.Int("protocol", pickle.DefaultProtocol, "pickle protocol `N` of the messages sent, 2 to 5")
+	args, restore := protectNegatives(fs, args)
 	pos, status := parseFlags(fs, out, sendIntro, args)
 	if status >= 0 {
 		return status
 	}
+	pos = restore(pos)
 	switch {
 	case len(pos) == 0:
 		return usageError(fs, out, sendIntro, "missing ADDRESS and VALUE")
@@ -150,4 +155,51 @@ func renderMessage(msg []byte, raw bool) string {
 		return fmt.Sprintf("undecodable (%d bytes): %v", len(msg), err)
 	}
 	return pyRepr(v)
+}
+
+// protectNegatives hides the arguments that are negative numbers (such as
+// -1, -2.5e3, -.5 or -float('inf')) from the flag parser, which would take
+// them for flags, unless they are the value of the flag before them. It
+// returns the arguments to parse and a function that puts the numbers back
+// into the positional arguments.
+func protectNegatives(fs *flag.FlagSet, args []string) ([]string, func([]string) []string) {
+	var saved []string
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if i > 0 && takesValue(fs, args[i-1]) {
+			continue
+		}
+		if len(a) >= 2 && a[0] == '-' && (isDigit(a[1]) || a[1] == '.' || strings.HasPrefix(a[1:], "float(")) {
+			out[i] = fmt.Sprintf("\x00%d", len(saved))
+			saved = append(saved, a)
+		}
+	}
+	restore := func(pos []string) []string {
+		for i, p := range pos {
+			if n, ok := strings.CutPrefix(p, "\x00"); ok {
+				if k, err := strconv.Atoi(n); err == nil && k < len(saved) {
+					pos[i] = saved[k]
+				}
+			}
+		}
+		return pos
+	}
+	return out, restore
+}
+
+// takesValue reports whether arg is a flag of fs that takes the next
+// argument as its value.
+func takesValue(fs *flag.FlagSet, arg string) bool {
+	name, ok := strings.CutPrefix(arg, "-")
+	if !ok || strings.Contains(name, "=") {
+		return false
+	}
+	name = strings.TrimPrefix(name, "-")
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+	return !isBool || !b.IsBoolFlag()
 }
