@@ -170,7 +170,9 @@ func protectNegatives(fs *flag.FlagSet, args []string) ([]string, func([]string)
 		if i > 0 && takesValue(fs, args[i-1]) {
 			continue
 		}
-		if len(a) >= 2 && a[0] == '-' && (isDigit(a[1]) || a[1] == '.' || strings.HasPrefix(a[1:], "float(")) {
+		num, ok := strings.CutPrefix(a, "-")
+		num = strings.TrimLeft(num, " \t")
+		if ok && num != "" && (isDigit(num[0]) || num[0] == '.' || strings.HasPrefix(num, "float(")) {
 			out[i] = fmt.Sprintf("\x00%d", len(saved))
 			saved = append(saved, a)
 		}
