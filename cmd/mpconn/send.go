@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -137,6 +138,9 @@ func runSend(ctx context.Context, out output, args []string) int {
 			return fail("no reply to VALUE %d within %v", i+1, *timeout)
 		case err != nil:
 			return fail("waiting for the reply to VALUE %d: %v", i+1, err)
+		}
+		if key == nil && bytes.HasPrefix(reply, []byte("#CHALLENGE#")) {
+			return fail("the Listener wants authentication (it sent a challenge): give --authkey or --authkey-hex")
 		}
 		fmt.Fprintln(out.stdout, renderMessage(reply, *raw))
 	}
