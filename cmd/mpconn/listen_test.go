@@ -109,6 +109,9 @@ var listenValuesPy2 = []string{
 	"[1e16, 1e-05, -0.0, float('-inf')]", "False", "u'\\u00e9\\U0001f600'", "[[], {}]",
 }
 
+// py2Strs are Python 2 str (bytes) values.
+var py2Strs = []string{`'bytes \xff it\'s'`, `'\x00\n\t"'`, `('a', [b'\\'])`, "''"}
+
 // TestListenPythonClients: CPython clients of every installed version send
 // objects to mpconn listen, over a Unix socket and TCP; each line is
 // "client-N: " and, on Python 3, Python's repr of the object sent, and on
@@ -138,7 +141,14 @@ func TestListenPythonClients(t *testing.T) {
 			equalLines(t, network+": mpconn listen vs Go's repr", got, prefixed(prefix, goReprs(t, values)))
 			if py.AtLeast(3, 0) {
 				equalLines(t, network+": mpconn listen vs Python's repr", got, prefixed(prefix, pyOut))
+				continue
 			}
+			// Python 2 str values print as Python 2 prints them.
+			clients[network]++
+			prefix = fmt.Sprintf("client-%d: ", clients[network])
+			pyOut = runPyClient(t, py, addrs[network], "-", "value", false, py2Strs)
+			got = procs[network].readLines(t, len(py2Strs))
+			equalLines(t, network+": mpconn listen vs Python 2's repr of str", got, prefixed(prefix, pyOut))
 		}
 	})
 	unix.stop(t, syscall.SIGINT)

@@ -11,8 +11,10 @@ import (
 )
 
 // literalCases are literals with the repr Python 3 prints for them.
-// pythonOnly false marks the JSON spellings Python's eval does not take;
-// every other row is checked against CPython by TestLiteralReprCPython.
+// json marks the JSON spellings Python's eval does not take; every other
+// row is checked against CPython by TestLiteralReprCPython. Sets hold only
+// members whose order in Python (by hash) does not depend on the hash seed
+// and is the order written.
 var literalCases = []struct {
 	lit  string
 	repr string
@@ -117,7 +119,10 @@ line'''`, repr: `'multi\nline'`},
 	{lit: "{1: 'x', (1, 2): b'y', None: True,}", repr: "{1: 'x', (1, 2): b'y', None: True}"},
 	{lit: "{'a': 1, 'a': 2}", repr: "{'a': 2}"},
 	{lit: "{1}", repr: "{1}"},
-	{lit: "{1, 2, 'x'}", repr: "{1, 2, 'x'}"},
+	{lit: "{1: 'a', True: 'b', 1.0: 'c'}", repr: "{1: 'c'}"},
+	{lit: "{0, False, 0.0, -0.0, True, 1, 1.0}", repr: "{0, True}"},
+	{lit: "{(1, 2): 0, (1.0, 2.0): 1}", repr: "{(1, 2): 1}"},
+	{lit: "{1, 2, (3,)}", repr: "{1, 2, (3,)}"},
 	{lit: "{1, 2, 2}", repr: "{1, 2}"},
 	{lit: "set()", repr: "set()"},
 	{lit: "set([1, 2])", repr: "{1, 2}"},
