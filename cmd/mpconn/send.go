@@ -39,7 +39,8 @@ any size), floats (1.5, -2e10, float('inf'), float('nan')), strings ('a',
 "b", r'\d', with Python's escapes), bytes (b'\x00'), bytearray(b'..'),
 lists, tuples ((1,), ()), dicts, sets ({1, 2}, set()), frozenset({..}),
 nested as in Python. JSON is accepted too: true, false and null stand
-for True, False and None. Negative numbers are VALUEs, not flags. Quote each VALUE for the shell:
+for True, False and None. Negative numbers are VALUEs, not flags. Quote
+each VALUE for the shell:
 
 	mpconn send /tmp/sock "{'a': [1, 2.5, None]}" '"text"' 42
 
