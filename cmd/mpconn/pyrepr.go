@@ -34,10 +34,13 @@ import (
 //	                             .extend([...]) for appended items and
 //	                             .update({...}) for set items
 //
-// so that datetime.date(2024, 1, 2) prints
-// datetime.date(b'\x07\xe8\x01\x02'), the arguments its pickle carries,
-// and an instance of a plain class prints __main__.Point().__setstate__(
-// {'x': 1}). An object met again inside itself prints as "...".
+// so that ValueError('x') prints builtins.ValueError('x'),
+// Decimal('1.5') decimal.Decimal('1.5'), and an instance of a plain class
+// __main__.Point().__setstate__({'x': 1}). An object met again inside
+// itself prints as "...". The datetime module's date, datetime, time,
+// timedelta and timezone.utc print as Python 3.7+ prints them
+// (datetime.date(2024, 1, 2)), decoded from the fields their pickles
+// carry.
 func pyRepr(v any) string {
 	r := reprWriter{active: map[uintptr]bool{}}
 	r.value(v)
@@ -207,6 +210,9 @@ func (r *reprWriter) object(o *pickle.Object) {
 		return
 	}
 	defer r.leave(id)
+	if r.reprDatetime(o) {
+		return
+	}
 	if g, ok := o.Callable.(pickle.Global); ok {
 		b.WriteString(g.Module + "." + g.Name)
 	} else {

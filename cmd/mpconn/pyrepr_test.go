@@ -269,7 +269,13 @@ func TestPyReprObjects(t *testing.T) {
 	}{
 		{pickle.Global{Module: "builtins", Name: "float"}, "<global builtins.float>"},
 		{&pickle.Object{Callable: pickle.Global{Module: "datetime", Name: "date"}, Args: pickle.Tuple{[]byte("\x07\xe8\x01\x02")}},
-			`datetime.date(b'\x07\xe8\x01\x02')`},
+			`datetime.date(2024, 1, 2)`},
+		{&pickle.Object{Callable: pickle.Global{Module: "datetime", Name: "date"}, Args: pickle.Tuple{[]byte("\x07\xe8\x0d\x02")}},
+			`datetime.date(b'\x07\xe8\r\x02')`}, // month 13: the generic form
+		{&pickle.Object{Callable: pickle.Global{Module: "datetime", Name: "datetime"}, Args: pickle.Tuple{pickle.ByteString("\x07\xe8\x01\x02\x03\x04\x05\x00\x00\x06")}},
+			`datetime.datetime(2024, 1, 2, 3, 4, 5, 6)`}, // from Python 2
+		{&pickle.Object{Callable: pickle.Global{Module: "datetime", Name: "timedelta"}, Args: pickle.Tuple{int64(1), int64(86400), int64(0)}},
+			`datetime.timedelta(1, 86400, 0)`}, // out of range: the generic form
 		{&pickle.Object{Kind: pickle.NewObjEx, Callable: pickle.Global{Module: "m", Name: "C"}, Args: pickle.Tuple{int64(1)}, Kwargs: kw},
 			"m.C(1, tz=None, **{'not an identifier': 1})"},
 		{&pickle.Object{Kind: pickle.NewObj, Callable: pickle.Global{Module: "__main__", Name: "Point"}, HasState: true, State: state},
@@ -289,28 +295,61 @@ func TestPyReprObjects(t *testing.T) {
 	}
 }
 
-// TestPyReprDatetimeCPython: a datetime pickled by Python prints in the
-// documented object form.
+// TestPyReprDatetimeCPython: the datetime module's values, pickled by
+// Python at every protocol, print as Python 3.7+ prints what it unpickles
+// (Python 3.6 prints timedelta with positional arguments).
 func TestPyReprDatetimeCPython(t *testing.T) {
+	exprs := []string{
+		"date(2024, 1, 2)", "date.min", "date.max",
+		"datetime(2024, 1, 2, 3, 4)", "datetime(2024, 1, 2, 3, 4, 5)", "datetime(2024, 1, 2, 3, 4, 5, 6)",
+		"datetime(2024, 1, 2, 0, 0, 0, 999999)", "datetime.max",
+		"datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc)",
+		"datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5)))",
+		"datetime(2024, 1, 2, tzinfo=timezone(timedelta(hours=1), 'CET'))",
+		"datetime(2024, 11, 3, 1, 30, fold=1)",
+		"time(1, 2)", "time()", "time(1, 2, 3, 4, tzinfo=timezone.utc)", "time(0, 0, fold=1)",
+		"timedelta(0)", "timedelta(days=-1, seconds=5)", "timedelta(microseconds=1)",
+		"timedelta(999999999, 86399, 999999)", "timedelta.min",
+		"timezone.utc", "timezone(timedelta(hours=5, minutes=30))",
+		"[date(2000, 2, 29), {'t': time(23, 59, 59)}]",
+	}
 	const script = `
-import datetime, pickle, sys
-sys.stdout.write(pickle.dumps(datetime.date(2024, 1, 2), 2).hex())
+import json, sys, pickle
+from datetime import date, datetime, time, timedelta, timezone
+out = []
+for e in json.loads(sys.argv[1]):
+    obj = eval(e)
+    row = []
+    for p in range(pickle.HIGHEST_PROTOCOL + 1):
+        data = pickle.dumps(obj, p)
+        row.append([repr(pickle.loads(data)), data.hex()])
+    out.append(row)
+print(json.dumps(out))
 `
 	python3(t, func(t *testing.T, py cpython.Python) {
-		out, err := py.Output(testTimeout, script)
-		if err != nil {
-			t.Fatal(err)
+		if !py.AtLeast(3, 7) {
+			t.Skipf("%s prints timedelta with positional arguments; compared with 3.7+", py)
 		}
-		data, err := hex.DecodeString(strings.TrimSpace(string(out)))
-		if err != nil {
-			t.Fatal(err)
+		var got [][][2]string
+		pyJSONInto(t, py, script, exprs, &got)
+		if len(got) != len(exprs) {
+			t.Fatalf("Python printed %d results for %d values", len(got), len(exprs))
 		}
-		var v any
-		if err := pickle.Unmarshal(data, &v); err != nil {
-			t.Fatal(err)
-		}
-		if got, want := pyRepr(v), `datetime.date(b'\x07\xe8\x01\x02')`; got != want {
-			t.Errorf("date(2024, 1, 2) prints %s, want %s", got, want)
+		for i, row := range got {
+			for proto, pair := range row {
+				data, err := hex.DecodeString(pair[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v any
+				if err := pickle.Unmarshal(data, &v); err != nil {
+					t.Errorf("%s, protocol %d: %v", exprs[i], proto, err)
+					continue
+				}
+				if mine := pyRepr(v); mine != pair[0] {
+					t.Errorf("%s, protocol %d: Go prints %s, Python %s", exprs[i], proto, mine, pair[0])
+				}
+			}
 		}
 	})
 }
