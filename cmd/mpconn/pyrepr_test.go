@@ -296,8 +296,9 @@ func TestPyReprObjects(t *testing.T) {
 }
 
 // TestPyReprDatetimeCPython: the datetime module's values, pickled by
-// Python at every protocol, print as Python 3.7+ prints what it unpickles
-// (Python 3.6 prints timedelta with positional arguments).
+// Python at every protocol, print as Python prints what it unpickles.
+// Python 3.6 prints timedelta with positional arguments, so there values
+// whose repr shows a timedelta are left out.
 func TestPyReprDatetimeCPython(t *testing.T) {
 	exprs := []string{
 		"date(2024, 1, 2)", "date.min", "date.max",
@@ -327,9 +328,6 @@ for e in json.loads(sys.argv[1]):
 print(json.dumps(out))
 `
 	python3(t, func(t *testing.T, py cpython.Python) {
-		if !py.AtLeast(3, 7) {
-			t.Skipf("%s prints timedelta with positional arguments; compared with 3.7+", py)
-		}
 		var got [][][2]string
 		pyJSONInto(t, py, script, exprs, &got)
 		if len(got) != len(exprs) {
@@ -337,6 +335,9 @@ print(json.dumps(out))
 		}
 		for i, row := range got {
 			for proto, pair := range row {
+				if !py.AtLeast(3, 7) && strings.Contains(pair[0], "timedelta") {
+					continue
+				}
 				data, err := hex.DecodeString(pair[1])
 				if err != nil {
 					t.Fatal(err)
