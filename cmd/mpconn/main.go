@@ -8,6 +8,8 @@
 // The commands are:
 //
 //	echo    echo every message back to its sender
+//	send    send values to a Listener and print the replies
+//	listen  print every message clients send
 //	bench   measure mpconn against raw Go sockets and CPython, side by side
 //	tour    a self-contained demonstration: a Python child, an authenticated Listener, bench
 //
@@ -48,6 +50,8 @@ type output struct {
 // commands lists the subcommands in the order usage shows them.
 var commands = []*command{
 	echoCommand,
+	sendCommand,
+	listenCommand,
 	benchCommand,
 	tourCommand,
 }
