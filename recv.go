@@ -10,10 +10,15 @@ import (
 	"time"
 )
 
-// readBufSize is the size of a Conn's read-ahead buffer. Small messages
-// are read many at a time into it; a payload that does not fit is read
-// straight into its destination.
-const readBufSize = 32 << 10
+// readBufSize is the largest size of a Conn's read-ahead buffer. Small
+// messages are read many at a time into it; a payload that does not fit is
+// read straight into its destination. The buffer starts at firstBufSize
+// and grows fourfold each time a read fills it, so an idle or
+// request-response connection keeps little memory.
+const (
+	readBufSize  = 32 << 10
+	firstBufSize = 1 << 10
+)
 
 // firstChunk is how much of a payload is allocated before any of it has
 // arrived. Past that, the destination grows only as bytes arrive, so a
@@ -28,6 +33,7 @@ type readState struct {
 	dead error // sticky: the stream can no longer be read
 
 	nonblock bool // reads return ErrWouldBlock instead of waiting
+	grow     bool // the last read filled buf: enlarge it before the next
 
 	// The message being received: msgLen is its length once the header
 	// has been read (-1 before), msg the payload gathered so far when it
@@ -273,7 +279,12 @@ func grow(b []byte, k, n int64) []byte {
 // space prepares the read-ahead buffer for more bytes at buf[w:].
 func (rd *readState) space() {
 	if rd.buf == nil {
-		rd.buf = make([]byte, readBufSize)
+		rd.buf = make([]byte, firstBufSize)
+	}
+	if rd.grow {
+		nb := make([]byte, min(4*len(rd.buf), readBufSize))
+		rd.w = copy(nb, rd.buf[rd.r:rd.w])
+		rd.r, rd.buf, rd.grow = 0, nb, false
 	}
 	if rd.r == rd.w {
 		rd.r, rd.w = 0, 0
@@ -293,6 +304,9 @@ func (c *Conn) fill() error {
 	}
 	k, err := c.read(rd.buf[rd.w:])
 	rd.w += k
+	if rd.w == len(rd.buf) && len(rd.buf) < readBufSize {
+		rd.grow = true
+	}
 	if c.isEOF(err) {
 		rd.eof = true
 		return nil

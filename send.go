@@ -107,8 +107,9 @@ func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
 		w.pending = nil
 	}
 	if len(p) <= coalesceMax {
-		if cap(w.buf) < longHeaderLen+coalesceMax {
-			w.buf = make([]byte, 0, longHeaderLen+coalesceMax)
+		if need := shortHeaderLen + len(p); cap(w.buf) < need {
+			// Grown to fit, never past 16 KiB and a header.
+			w.buf = make([]byte, 0, min(max(need, 2*cap(w.buf), 256), longHeaderLen+coalesceMax))
 		}
 		h := putHeader(w.buf[:longHeaderLen], int64(len(p)))
 		b := append(w.buf[:h], p...)
