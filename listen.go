@@ -191,7 +191,7 @@ type HandshakeError struct {
 }
 
 func (e *HandshakeError) Error() string {
-	if e.Remote != nil && e.Remote.String() != "" {
+	if e.Remote != nil && e.Remote.String() != "" && e.Remote.String() != "@" { // "@": an unnamed Unix socket
 		return fmt.Sprintf("mpconn: handshake with %s: %v", e.Remote, e.Err)
 	}
 	return "mpconn: handshake: " + e.Err.Error()
