@@ -34,14 +34,6 @@ type readState struct {
 
 	nonblock bool // reads return ErrWouldBlock instead of waiting
 	grow     bool // the last read filled buf: enlarge it before the next
-	hot      bool // the peer answered quickly last time: spin before parking
-
-	// One non-blocking read through the RawConn, without a closure
-	// allocated per call.
-	readNowFn func(fd uintptr) bool
-	nowBuf    []byte
-	nowK      int
-	nowErr    error
 
 	// The message being received: msgLen is its length once the header
 	// has been read (-1 before), msg the payload gathered so far when it
@@ -341,17 +333,8 @@ func (c *Conn) tryFill() error {
 // read reads from the transport; in non-blocking mode (rd.nonblock) it
 // returns ErrWouldBlock instead of waiting.
 func (c *Conn) read(p []byte) (int, error) {
-	rd := &c.rd
-	if !rd.nonblock {
-		if rd.hot && c.raw != nil {
-			if k, err, ok := c.spinRead(p); ok {
-				return k, err
-			}
-		}
-		start := time.Now()
-		k, err := c.t.Read(p)
-		rd.hot = k > 0 && time.Since(start) < hotWait
-		return k, err
+	if !c.rd.nonblock {
+		return c.t.Read(p)
 	}
 	if c.raw == nil {
 		// No descriptor to read without blocking: a very short deadline.
@@ -363,22 +346,18 @@ func (c *Conn) read(p []byte) (int, error) {
 		}
 		return k, err
 	}
-	if rd.readNowFn == nil {
-		rd.readNowFn = func(fd uintptr) bool {
-			for {
-				// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
-				// descriptors sent along are kept; read otherwise.
-				rd.nowK, rd.nowErr = c.readNow(int(fd), rd.nowBuf)
-				if rd.nowErr != syscall.EINTR {
-					return true
-				}
+	var k int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		for {
+			// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
+			// descriptors sent along are kept; read otherwise.
+			k, rerr = c.readNow(int(fd), p)
+			if rerr != syscall.EINTR {
+				return true
 			}
 		}
-	}
-	rd.nowBuf = p
-	err := c.raw.Read(rd.readNowFn)
-	k, rerr := rd.nowK, rd.nowErr
-	rd.nowBuf, rd.nowErr = nil, nil
+	})
 	switch {
 	case err != nil:
 		return 0, err
@@ -390,34 +369,6 @@ func (c *Conn) read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return k, nil
-}
-
-// Spinning: when the peer has been answering within hotWait, a receive
-// first polls the socket without blocking for up to spinFor before it
-// parks in the runtime's poller. On a round trip the answer usually comes
-// within microseconds, while waking a parked reader on another CPU costs
-// tens of them on virtual machines. An idle connection never spins.
-const (
-	hotWait = 200 * time.Microsecond
-	spinFor = 50 * time.Microsecond
-)
-
-// spinRead polls for up to spinFor; ok is false when nothing came.
-func (c *Conn) spinRead(p []byte) (k int, err error, ok bool) {
-	rd := &c.rd
-	rd.nonblock = true
-	defer func() { rd.nonblock = false }()
-	start := time.Now()
-	for {
-		k, err := c.read(p)
-		if err != ErrWouldBlock {
-			return k, err, true
-		}
-		if time.Since(start) > spinFor {
-			rd.hot = false
-			return 0, nil, false
-		}
-	}
 }
 
 // isEOF reports whether err means the peer is gone: end of file, or, on a
