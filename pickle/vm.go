@@ -71,6 +71,19 @@ func newSmallDict() *Dict {
 	return &sd.d
 }
 
+// emptyTuple is the boxed empty Tuple (Python has one empty tuple).
+var emptyTuple any = Tuple{}
+
+// tuple boxes t.
+func (st *decodeState) tuple(t Tuple) any {
+	return st.boxSlice(tupleType, unsafe.Pointer(unsafe.SliceData(t)), len(t), cap(t), st.hdrBound())
+}
+
+// boxBytes boxes b as a value of the byte slice type typ.
+func (st *decodeState) boxBytes(typ unsafe.Pointer, b []byte) any {
+	return st.boxSlice(typ, unsafe.Pointer(unsafe.SliceData(b)), len(b), cap(b), st.hdrBound())
+}
+
 // hole marks an unset memo slot.
 type hole struct{}
 
@@ -98,21 +111,16 @@ type decodeState struct {
 	builders  []*listBuilder
 	nb        int
 	fixups    []fixup
-	arena     []byte // backing store for short strings
 	boxes     boxes
 	one       [1]any // APPEND's item, without allocating
 	stackHW   int    // high-water mark of the stack
 }
 
-// arenaChunk is the size of the blocks short strings are copied into, so
-// that a message of many short strings costs a few allocations, not one
-// per string.
-const (
-	arenaChunk = 512
-	arenaMax   = 64
-)
+// arenaMax is the length up to which strings are copied into shared
+// blocks (see box.go) rather than allocated one by one.
+const arenaMax = 64
 
-// newString copies b into a string, sharing an arena block for short ones.
+// newString copies b into a string, sharing a block for short ones.
 func (st *decodeState) newString(b []byte) string {
 	n := len(b)
 	if n == 0 {
@@ -121,16 +129,9 @@ func (st *decodeState) newString(b []byte) string {
 	if n > arenaMax {
 		return string(b)
 	}
-	if cap(st.arena)-len(st.arena) < n {
-		size := arenaChunk
-		if st.in.r == nil && st.in.avail()+n < size {
-			size = st.in.avail() + n // no more string bytes can follow
-		}
-		st.arena = make([]byte, 0, size)
-	}
-	i := len(st.arena)
-	st.arena = append(st.arena, b...)
-	return unsafe.String(&st.arena[i], n)
+	p := st.boxes.take(n, 1, st.memBound(n))
+	copy(unsafe.Slice((*byte)(p), n), b)
+	return unsafe.String((*byte)(p), n)
 }
 
 func (st *decodeState) syntax(msg string) error {
@@ -353,7 +354,6 @@ func (st *decodeState) reset() {
 	st.heights = st.heights[:0]
 	st.stackHW = 0
 	st.sawRef = false
-	st.arena = nil
 	st.boxes.reset()
 	st.marks = st.marks[:0]
 	clear(st.memo)
@@ -400,7 +400,7 @@ func (st *decodeState) decode() (any, error) {
 // finish turns every list builder into its []any and stores it wherever
 // the builder was stored.
 func (st *decodeState) finish(v any) any {
-	for _, b := range st.builders[:st.nb] {
+	for i, b := range st.builders[:st.nb] {
 		b.all()
 		var l []any
 		if len(b.items) == 0 {
@@ -412,7 +412,7 @@ func (st *decodeState) finish(v any) any {
 		} else {
 			l = b.items[:len(b.items):len(b.items)]
 		}
-		b.final = l
+		b.final = st.boxSlice(listType, unsafe.Pointer(unsafe.SliceData(l)), len(l), cap(l), st.nb-i)
 	}
 	for _, f := range st.fixups {
 		var p *any
@@ -480,7 +480,7 @@ func (st *decodeState) str(b []byte) (any, error) {
 	if !validPyUTF8(b) {
 		return nil, st.syntax("str is not valid UTF-8 ('surrogatepass')")
 	}
-	return st.boxes.str(st.newString(b)), nil
+	return st.boxStr(st.newString(b)), nil
 }
 
 // payload returns a bytes value read from the input: a copy, or with
@@ -492,10 +492,14 @@ func (st *decodeState) payload(b []byte) []byte {
 	return copyBytes(b)
 }
 
+// copyBytes copies b into a new non-nil slice. (append does not zero the
+// new array first, as make would.)
 func copyBytes(b []byte) []byte {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return c
+	if len(b) == 0 {
+		return []byte{}
+	}
+	c := append([]byte(nil), b...)
+	return c[:len(b):len(b)]
 }
 
 // run executes opcodes until STOP.
@@ -648,17 +652,17 @@ func (st *decodeState) run() (any, error) {
 		case opBinInt1:
 			var b []byte
 			if b, err = st.data(1); err == nil {
-				err = st.push(st.boxes.int(int64(b[0])))
+				err = st.push(st.boxInt(int64(b[0])))
 			}
 		case opBinInt2:
 			var b []byte
 			if b, err = st.data(2); err == nil {
-				err = st.push(st.boxes.int(int64(le16(b))))
+				err = st.push(st.boxInt(int64(le16(b))))
 			}
 		case opBinInt:
 			var b []byte
 			if b, err = st.data(4); err == nil {
-				err = st.push(st.boxes.int(int64(int32(le32(b)))))
+				err = st.push(st.boxInt(int64(int32(le32(b)))))
 			}
 		case opLong1, opLong4:
 			var n int
@@ -714,7 +718,7 @@ func (st *decodeState) run() (any, error) {
 		case opBinFloat:
 			var b []byte
 			if b, err = st.data(8); err == nil {
-				err = st.push(st.boxes.float(math.Float64frombits(binary.BigEndian.Uint64(b))))
+				err = st.push(st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
 			}
 		case opFloat:
 			var line []byte
@@ -789,9 +793,9 @@ func (st *decodeState) run() (any, error) {
 				return nil, err
 			}
 			if op == opByteArray8 {
-				err = st.push(ByteArray(st.payload(b)))
+				err = st.push(st.boxBytes(byteArrayType, st.payload(b)))
 			} else {
-				err = st.push(st.payload(b))
+				err = st.push(st.boxBytes(bytesType, st.payload(b)))
 			}
 		case opShortBinString, opBinString:
 			var n int
@@ -837,7 +841,7 @@ func (st *decodeState) run() (any, error) {
 		case opEmptyList:
 			err = st.pushH(st.newList(), 1)
 		case opEmptyTuple:
-			err = st.pushH(Tuple{}, 1)
+			err = st.pushH(emptyTuple, 1)
 		case opEmptyDict:
 			err = st.pushH(newSmallDict(), 1)
 		case opEmptySet:
@@ -856,7 +860,7 @@ func (st *decodeState) run() (any, error) {
 			for i := range t {
 				st.note(&t[i])
 			}
-			err = st.pushH(t, h)
+			err = st.pushH(st.tuple(t), h)
 		case opTuple, opList, opFrozenSet, opDict:
 			var items []any
 			if items, err = st.popMark(); err != nil {
@@ -870,7 +874,7 @@ func (st *decodeState) run() (any, error) {
 				for i := range t {
 					st.note(&t[i])
 				}
-				v = t
+				v = st.tuple(t)
 			case opList:
 				b := st.newList()
 				b.items = make([]any, len(items))
