@@ -73,47 +73,67 @@ type boxes struct {
 
 func (b *boxes) reset() { *b = boxes{} }
 
-// take returns n bytes of pointer-free memory aligned to align (1 or 8).
-// bound, when positive, is the most memory the rest of the message may
-// need, used to size a new block.
-func (b *boxes) take(n, align, bound int) unsafe.Pointer {
-	off := len(b.mem)
-	if off < cap(b.mem) {
-		addr := uintptr(unsafe.Pointer(unsafe.SliceData(b.mem))) + uintptr(off)
-		off += int(-addr & uintptr(align-1))
+// takeSlow returns n bytes of pointer-free memory aligned to align (1 or
+// 8) from a new block. bound, when positive, is the most memory the rest
+// of the message may need, used to size the block.
+func (b *boxes) takeSlow(n, bound int) unsafe.Pointer {
+	size := max(b.memNext, memMin)
+	if size < memMax {
+		b.memNext = 2 * size
 	}
-	if off+n > cap(b.mem) {
-		size := max(b.memNext, memMin)
-		if size < memMax {
-			b.memNext = 2 * size
-		}
-		if bound > 0 && bound < size {
-			size = bound
-		}
-		// At least 16 bytes: smaller blocks may not be 8-aligned.
-		size = max(size, n, 16)
-		b.mem = make([]byte, 0, size)
-		off = 0
+	if bound > 0 && bound < size {
+		size = bound
 	}
-	b.mem = b.mem[:off+n]
-	return unsafe.Pointer(&b.mem[off])
+	// At least 16 bytes: smaller blocks may come from the tiny allocator,
+	// which does not align them to 8 bytes; larger ones are, so offsets
+	// rounded up to 8 are 8-byte aligned.
+	size = max(size, n, 16)
+	b.mem = make([]byte, n, size)
+	return unsafe.Pointer(&b.mem[0])
+}
+
+// takeBytes returns n bytes of pointer-free memory.
+func (st *decodeState) takeBytes(n int) unsafe.Pointer {
+	b := &st.boxes
+	if off := len(b.mem); n <= cap(b.mem)-off {
+		b.mem = b.mem[:off+n]
+		return unsafe.Pointer(&b.mem[off])
+	}
+	return b.takeSlow(n, st.memBound(n))
+}
+
+// takeWord returns 8 bytes of pointer-free memory, 8-byte aligned.
+func (st *decodeState) takeWord() unsafe.Pointer {
+	b := &st.boxes
+	if off := (len(b.mem) + 7) &^ 7; off+8 <= cap(b.mem) {
+		b.mem = b.mem[:off+8]
+		return unsafe.Pointer(&b.mem[off])
+	}
+	return b.takeSlow(8, st.memBound(8))
 }
 
 // header stores h in a header block; bound, when positive, is the most
 // headers the rest of the message may need.
 func (b *boxes) header(h header, bound int) unsafe.Pointer {
-	if len(b.hdrs) == cap(b.hdrs) {
-		size := max(b.hdrNext, hdrMin)
-		if size < hdrMax {
-			b.hdrNext = 2 * size
-		}
-		if bound > 0 && bound < size {
-			size = bound
-		}
-		b.hdrs = make([]header, 0, size)
+	if n := len(b.hdrs); n < cap(b.hdrs) {
+		b.hdrs = b.hdrs[:n+1]
+		b.hdrs[n] = h
+		return unsafe.Pointer(&b.hdrs[n])
 	}
-	b.hdrs = append(b.hdrs, h)
-	return unsafe.Pointer(&b.hdrs[len(b.hdrs)-1])
+	return b.headerSlow(h, bound)
+}
+
+func (b *boxes) headerSlow(h header, bound int) unsafe.Pointer {
+	size := max(b.hdrNext, hdrMin)
+	if size < hdrMax {
+		b.hdrNext = 2 * size
+	}
+	if bound > 0 && bound < size {
+		size = bound
+	}
+	b.hdrs = make([]header, 1, size)
+	b.hdrs[0] = h
+	return unsafe.Pointer(&b.hdrs[0])
 }
 
 // memBound bounds the pointer-free memory the rest of an in-memory
@@ -140,7 +160,14 @@ func (st *decodeState) boxStr(s string) any {
 	if len(s) == 0 {
 		return ""
 	}
-	return makeAny(stringType, st.boxes.header(header{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s)}, st.hdrBound()))
+	h := header{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s)}
+	b := &st.boxes
+	if n := len(b.hdrs); n < cap(b.hdrs) {
+		b.hdrs = b.hdrs[:n+1]
+		b.hdrs[n] = h
+		return makeAny(stringType, unsafe.Pointer(&b.hdrs[n]))
+	}
+	return makeAny(stringType, b.headerSlow(h, st.hdrBound()))
 }
 
 // boxSlice returns the slice with element pointer p, length n and
@@ -151,7 +178,7 @@ func (st *decodeState) boxSlice(typ, p unsafe.Pointer, n, c, bound int) any {
 }
 
 func (st *decodeState) boxFloat(f float64) any {
-	p := st.boxes.take(8, 8, st.memBound(0))
+	p := st.takeWord()
 	*(*uint64)(p) = math.Float64bits(f)
 	return makeAny(float64Type, p)
 }
@@ -160,7 +187,7 @@ func (st *decodeState) boxInt(i int64) any {
 	if i >= 0 && i < 256 {
 		return i // Go boxes these without allocating
 	}
-	p := st.boxes.take(8, 8, st.memBound(0))
+	p := st.takeWord()
 	*(*int64)(p) = i
 	return makeAny(int64Type, p)
 }

@@ -53,6 +53,16 @@ func truncate(s string) string {
 // 'surrogatepass' accepts: UTF-8, plus the 3-byte sequences of surrogate
 // code points (U+D800 to U+DFFF).
 func validPyUTF8(b []byte) bool {
+	if len(b) <= 16 {
+		// Short strings are usually ASCII: check that first.
+		var or byte
+		for _, c := range b {
+			or |= c
+		}
+		if or < utf8.RuneSelf {
+			return true
+		}
+	}
 	if utf8.Valid(b) {
 		return true
 	}

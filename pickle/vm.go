@@ -129,7 +129,7 @@ func (st *decodeState) newString(b []byte) string {
 	if n > arenaMax {
 		return string(b)
 	}
-	p := st.boxes.take(n, 1, st.memBound(n))
+	p := st.takeBytes(n)
 	copy(unsafe.Slice((*byte)(p), n), b)
 	return unsafe.String((*byte)(p), n)
 }
@@ -193,6 +193,21 @@ func (st *decodeState) push(v any) error { return st.pushH(v, 0) }
 
 // pushH pushes v, whose nesting height is h.
 func (st *decodeState) pushH(v any, h int32) error {
+	n := len(st.stack)
+	if n < cap(st.stack) && n < cap(st.heights) && n < st.limits.MaxItems && h <= int32(st.limits.MaxDepth) {
+		st.stack = st.stack[:n+1]
+		st.stack[n] = v
+		st.heights = st.heights[:n+1]
+		st.heights[n] = h
+		if n >= st.stackHW {
+			st.stackHW = n + 1
+		}
+		return nil
+	}
+	return st.pushSlow(v, h)
+}
+
+func (st *decodeState) pushSlow(v any, h int32) error {
 	if len(st.stack) >= st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
@@ -574,6 +589,12 @@ func (st *decodeState) run() (any, error) {
 
 		// Memo.
 		case opMemoize:
+			if n := len(st.stack); n > st.fence() && st.memoLen == len(st.memo) && st.memoLen < st.limits.MaxMemo {
+				// The common case: the next index, in order.
+				st.memo = append(st.memo, st.stack[n-1])
+				st.memoLen++
+				break
+			}
 			var p *any
 			if p, err = st.top(); err == nil {
 				err = st.memoPut(uint64(st.memoLen), *p)
@@ -650,11 +671,23 @@ func (st *decodeState) run() (any, error) {
 		case opNewFalse:
 			err = st.push(false)
 		case opBinInt1:
+			if in.pos < len(in.buf) {
+				v := int64(in.buf[in.pos]) // boxed without allocating
+				in.pos++
+				err = st.push(v)
+				break
+			}
 			var b []byte
 			if b, err = st.data(1); err == nil {
 				err = st.push(st.boxInt(int64(b[0])))
 			}
 		case opBinInt2:
+			if in.pos+2 <= len(in.buf) {
+				v := st.boxInt(int64(le16(in.buf[in.pos:])))
+				in.pos += 2
+				err = st.push(v)
+				break
+			}
 			var b []byte
 			if b, err = st.data(2); err == nil {
 				err = st.push(st.boxInt(int64(le16(b))))
@@ -716,6 +749,12 @@ func (st *decodeState) run() (any, error) {
 				err = st.push(v)
 			}
 		case opBinFloat:
+			if in.pos+8 <= len(in.buf) {
+				v := st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(in.buf[in.pos:])))
+				in.pos += 8
+				err = st.push(v)
+				break
+			}
 			var b []byte
 			if b, err = st.data(8); err == nil {
 				err = st.push(st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
