@@ -53,15 +53,9 @@ func truncate(s string) string {
 // 'surrogatepass' accepts: UTF-8, plus the 3-byte sequences of surrogate
 // code points (U+D800 to U+DFFF).
 func validPyUTF8(b []byte) bool {
-	if len(b) <= 16 {
-		// Short strings are usually ASCII: check that first.
-		var or byte
-		for _, c := range b {
-			or |= c
-		}
-		if or < utf8.RuneSelf {
-			return true
-		}
+	// Short strings are usually ASCII: check that first.
+	if len(b) <= 16 && isASCII(b) {
+		return true
 	}
 	if utf8.Valid(b) {
 		return true
@@ -86,6 +80,15 @@ func validPyUTF8(b []byte) bool {
 
 // validPyUTF8String is validPyUTF8 for a string.
 func validPyUTF8String(s string) bool {
+	if len(s) <= 16 {
+		var or byte
+		for i := 0; i < len(s); i++ {
+			or |= s[i]
+		}
+		if or < utf8.RuneSelf {
+			return true
+		}
+	}
 	if utf8.ValidString(s) {
 		return true
 	}

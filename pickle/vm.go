@@ -521,6 +521,7 @@ func copyBytes(b []byte) []byte {
 func (st *decodeState) run() (any, error) {
 	in := &st.in
 	for {
+		st.fast()
 		st.opOff = in.offset()
 		var op byte
 		if in.pos < len(in.buf) {

@@ -1,0 +1,111 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"math"
+	"unicode/utf8"
+)
+
+// fast executes the most common opcodes of protocol 4 and 5 pickles
+// (SHORT_BINUNICODE, BININT1, BININT2, BINFLOAT, MEMOIZE, MARK,
+// EMPTY_DICT, EMPTY_LIST) in a tight loop, as long as their arguments are
+// buffered and nothing can fail: it returns at the first opcode that
+// needs more (another opcode, a limit to check, an error to report), which
+// run then executes with every check. It never pops the stack.
+func (st *decodeState) fast() {
+	buf := st.in.buf
+	pos := st.in.pos
+	stack := st.stack
+	heights := st.heights
+	// Every push below is checked against room, which also bounds it by
+	// MaxItems; depth 1 (an empty container) is always within MaxDepth.
+	room := min(cap(stack), cap(heights), st.limits.MaxItems)
+loop:
+	for pos < len(buf) && len(stack) < room {
+		var v any
+		var h int32
+		switch buf[pos] {
+		case opShortBinUnicode:
+			if pos+1 >= len(buf) {
+				break loop
+			}
+			n := int(buf[pos+1])
+			if n > len(buf)-pos-2 {
+				break loop
+			}
+			b := buf[pos+2 : pos+2+n]
+			if n > 16 || !isASCII(b) {
+				if !validPyUTF8(b) {
+					break loop // run reports it
+				}
+			}
+			if n == 0 {
+				v = ""
+			} else {
+				v = st.boxStr(st.newString(b))
+			}
+			pos += 2 + n
+		case opBinInt1:
+			if pos+1 >= len(buf) {
+				break loop
+			}
+			v = int64(buf[pos+1]) // boxed without allocating
+			pos += 2
+		case opBinInt2:
+			if pos+2 >= len(buf) {
+				break loop
+			}
+			v = st.boxInt(int64(binary.LittleEndian.Uint16(buf[pos+1:])))
+			pos += 3
+		case opBinFloat:
+			if pos+8 >= len(buf) {
+				break loop
+			}
+			v = st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(buf[pos+1:])))
+			pos += 9
+		case opEmptyDict:
+			v, h = newSmallDict(), 1
+			pos++
+		case opEmptyList:
+			v, h = st.newList(), 1
+			pos++
+		case opMemoize:
+			n := len(stack)
+			if n <= st.fence() || st.memoLen != len(st.memo) || st.memoLen >= st.limits.MaxMemo {
+				break loop
+			}
+			st.memo = append(st.memo, stack[n-1])
+			st.memoLen++
+			pos++
+			continue
+		case opMark:
+			if len(st.marks) >= st.limits.MaxDepth {
+				break loop
+			}
+			st.marks = append(st.marks, len(stack))
+			pos++
+			continue
+		default:
+			break loop
+		}
+		n := len(stack)
+		stack = stack[:n+1]
+		stack[n] = v
+		heights = heights[:n+1]
+		heights[n] = h
+	}
+	st.in.pos = pos
+	st.stack = stack
+	st.heights = heights
+	st.stackHW = max(st.stackHW, len(stack))
+}
+
+// isASCII reports whether b is ASCII.
+func isASCII(b []byte) bool {
+	var or byte
+	for _, c := range b {
+		or |= c
+	}
+	return or < utf8.RuneSelf
+}
+
