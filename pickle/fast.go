@@ -108,4 +108,3 @@ func isASCII(b []byte) bool {
 	}
 	return or < utf8.RuneSelf
 }
-
