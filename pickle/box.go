@@ -42,18 +42,31 @@ var (
 	byteArrayType = typeOf(ByteArray(nil))
 )
 
-// header holds a string header (p, n) or a slice header (p, n, c). Only
-// its first word is a pointer, as in both.
+// header holds a string header (p, n), a slice header (p, n, c) or a
+// [Dict] (whose items slice and index map have the layout of p, n, c and
+// q). Only p and q are pointers, as in all three.
 type header struct {
 	p    unsafe.Pointer
 	n, c int
+	q    unsafe.Pointer
 }
+
+// A Dict must have the layout of a header (checked at compile time: both
+// differences must be non-negative constants).
+var (
+	_ [unsafe.Sizeof(header{}) - unsafe.Sizeof(Dict{})]struct{}
+	_ [unsafe.Sizeof(Dict{}) - unsafe.Sizeof(header{})]struct{}
+	_ [unsafe.Offsetof(header{}.q) - unsafe.Offsetof(Dict{}.index)]struct{}
+	_ [unsafe.Offsetof(Dict{}.index) - unsafe.Offsetof(header{}.q)]struct{}
+)
 
 const (
 	memMin = 64
 	memMax = 4096
 	hdrMin = 8
 	hdrMax = 256
+	anyMin = 16
+	anyMax = 256
 )
 
 func makeAny(typ, data unsafe.Pointer) (v any) {
@@ -69,6 +82,8 @@ type boxes struct {
 	memNext int
 	hdrs    []header
 	hdrNext int
+	anys    []any
+	anyNext int
 }
 
 func (b *boxes) reset() { *b = boxes{} }
@@ -134,6 +149,48 @@ func (b *boxes) headerSlow(h header, bound int) unsafe.Pointer {
 	b.hdrs = make([]header, 1, size)
 	b.hdrs[0] = h
 	return unsafe.Pointer(&b.hdrs[0])
+}
+
+// newDict returns an empty Dict stored in a header block.
+func (st *decodeState) newDict() *Dict {
+	return (*Dict)(st.boxes.header(header{}, st.hdrBound()))
+}
+
+// anys returns n zeroed slots (length and capacity n) for the items of a
+// list, tuple or dict, from a block shared by the containers of the
+// message when n is small.
+func (st *decodeState) anys(n int) []any {
+	if n == 0 {
+		return []any{}
+	}
+	b := &st.boxes
+	if off := len(b.anys); n <= cap(b.anys)-off {
+		b.anys = b.anys[:off+n]
+		return b.anys[off : off+n : off+n]
+	}
+	if n > anyMax/2 {
+		return make([]any, n)
+	}
+	size := max(b.anyNext, anyMin)
+	if size < anyMax {
+		b.anyNext = 2 * size
+	}
+	if st.in.r == nil {
+		// Every slot holds a value that is on the stack now or will be
+		// read from the rest of the message (at least a byte each).
+		size = min(size, n+len(st.stack)+st.in.avail())
+	}
+	b.anys = make([]any, n, max(size, n))
+	return b.anys[:n:n]
+}
+
+// items returns room for n dict items (length 0, capacity n).
+func (st *decodeState) items(n int) []Item {
+	a := st.anys(2 * n)
+	if n == 0 {
+		return []Item{}
+	}
+	return unsafe.Slice((*Item)(unsafe.Pointer(unsafe.SliceData(a))), n)[:0]
 }
 
 // memBound bounds the pointer-free memory the rest of an in-memory

@@ -64,7 +64,7 @@ loop:
 			v = st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(buf[pos+1:])))
 			pos += 9
 		case opEmptyDict:
-			v, h = newSmallDict(), 1
+			v, h = st.newDict(), 1
 			pos++
 		case opEmptyList:
 			v, h = st.newList(), 1

@@ -58,19 +58,6 @@ type fixup struct {
 	obj  *Object
 }
 
-// inlineDict is a Dict allocated together with room for a few items, so
-// that a small dict costs one allocation.
-type inlineDict struct {
-	d   Dict
-	buf [4]Item
-}
-
-func newSmallDict() *Dict {
-	sd := &inlineDict{}
-	sd.d.items = sd.buf[:0]
-	return &sd.d
-}
-
 // emptyTuple is the boxed empty Tuple (Python has one empty tuple).
 var emptyTuple any = Tuple{}
 
@@ -883,7 +870,7 @@ func (st *decodeState) run() (any, error) {
 		case opEmptyTuple:
 			err = st.pushH(emptyTuple, 1)
 		case opEmptyDict:
-			err = st.pushH(newSmallDict(), 1)
+			err = st.pushH(st.newDict(), 1)
 		case opEmptySet:
 			err = st.pushH(&Set{}, 1)
 		case opTuple1, opTuple2, opTuple3:
@@ -891,7 +878,7 @@ func (st *decodeState) run() (any, error) {
 			if len(st.stack)-st.fence() < n {
 				return nil, st.underflow()
 			}
-			t := make(Tuple, n)
+			t := Tuple(st.anys(n))
 			top := st.stack[len(st.stack)-n:]
 			copy(t, top)
 			h := maxHeight(st.heights[len(st.heights)-n:]) + 1
@@ -909,7 +896,7 @@ func (st *decodeState) run() (any, error) {
 			var v any
 			switch op {
 			case opTuple:
-				t := make(Tuple, len(items))
+				t := Tuple(st.anys(len(items)))
 				copy(t, items)
 				for i := range t {
 					st.note(&t[i])
@@ -917,7 +904,7 @@ func (st *decodeState) run() (any, error) {
 				v = st.tuple(t)
 			case opList:
 				b := st.newList()
-				b.items = make([]any, len(items))
+				b.items = st.anys(len(items))
 				copy(b.items, items)
 				for i := range b.items {
 					if _, ok := b.items[i].(*listBuilder); ok {
@@ -935,7 +922,7 @@ func (st *decodeState) run() (any, error) {
 				if len(items)%2 != 0 {
 					return nil, st.syntax("odd number of items for DICT")
 				}
-				d := &Dict{}
+				d := st.newDict()
 				if err = st.setItems(d, items); err != nil {
 					return nil, err
 				}
@@ -1217,7 +1204,7 @@ func (st *decodeState) appendItems(op byte, items []any) error {
 			t.items = nil
 		}
 		if t.items == nil {
-			t.items = make([]any, 0, len(items))
+			t.items = st.anys(len(items))[:0]
 		}
 		t.items = append(t.items, items...)
 		for i, v := range items {
@@ -1264,8 +1251,13 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 	if d.Len()+len(items)/2 > st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
-	if cap(d.items)-len(d.items) < len(items)/2 {
-		d.items = append(make([]Item, 0, len(d.items)+len(items)/2), d.items...)
+	if n := len(items) / 2; cap(d.items)-len(d.items) < n {
+		if d.items == nil {
+			d.items = st.items(n)
+		} else {
+			// Grow geometrically: SETITEM adds one item at a time.
+			d.items = append(make([]Item, 0, max(len(d.items)+n, 2*len(d.items))), d.items...)
+		}
 	}
 	left := st.budgetLeft()
 	for i := 0; i < len(items); i += 2 {
