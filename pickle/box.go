@@ -146,9 +146,38 @@ func (b *boxes) headerSlow(h header, bound int) unsafe.Pointer {
 	if bound > 0 && bound < size {
 		size = bound
 	}
-	b.hdrs = make([]header, 1, size)
+	b.hdrs = newHeaders(size)[:1]
 	b.hdrs[0] = h
 	return unsafe.Pointer(&b.hdrs[0])
+}
+
+// newHeaders and newAnys allocate blocks of at least n elements. Small
+// blocks are allocated as arrays, not slices: Go then writes the block's
+// pointer bitmap in one step instead of element by element.
+func newHeaders(n int) []header {
+	switch {
+	case n <= 4:
+		return new([4]header)[:0]
+	case n <= 8:
+		return new([8]header)[:0]
+	case n <= 16:
+		return new([16]header)[:0]
+	}
+	return make([]header, 0, n)
+}
+
+func newAnys(n int) []any {
+	switch {
+	case n <= 8:
+		return new([8]any)[:0]
+	case n <= 12:
+		return new([12]any)[:0]
+	case n <= 16:
+		return new([16]any)[:0]
+	case n <= 32:
+		return new([32]any)[:0]
+	}
+	return make([]any, 0, n)
 }
 
 // newDict returns an empty Dict stored in a header block.
@@ -180,7 +209,7 @@ func (st *decodeState) anys(n int) []any {
 		// read from the rest of the message (at least a byte each).
 		size = min(size, n+len(st.stack)+st.in.avail())
 	}
-	b.anys = make([]any, n, max(size, n))
+	b.anys = newAnys(max(size, n))[:n]
 	return b.anys[:n:n]
 }
 
@@ -225,6 +254,28 @@ func (st *decodeState) boxStr(s string) any {
 		return makeAny(stringType, unsafe.Pointer(&b.hdrs[n]))
 	}
 	return makeAny(stringType, b.headerSlow(h, st.hdrBound()))
+}
+
+// shortStr returns b, a valid str of 1 to 255 bytes, copied and boxed:
+// newString and boxStr in one, for the decoder's fast loop.
+func (st *decodeState) shortStr(b []byte) any {
+	n := len(b)
+	bx := &st.boxes
+	var p unsafe.Pointer
+	if off := len(bx.mem); n <= arenaMax && n <= cap(bx.mem)-off {
+		bx.mem = bx.mem[:off+n]
+		copy(bx.mem[off:], b)
+		p = unsafe.Pointer(&bx.mem[off])
+	} else {
+		p = unsafe.Pointer(unsafe.StringData(st.newString(b)))
+	}
+	if k := len(bx.hdrs); k < cap(bx.hdrs) {
+		bx.hdrs = bx.hdrs[:k+1]
+		h := &bx.hdrs[k]
+		h.p, h.n = p, n
+		return makeAny(stringType, unsafe.Pointer(h))
+	}
+	return makeAny(stringType, bx.headerSlow(header{p: p, n: n}, st.hdrBound()))
 }
 
 // boxSlice returns the slice with element pointer p, length n and

@@ -42,7 +42,7 @@ loop:
 			if n == 0 {
 				v = ""
 			} else {
-				v = st.boxStr(st.newString(b))
+				v = st.shortStr(b)
 			}
 			pos += 2 + n
 		case opBinInt1:
