@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fast executes the most common opcodes of protocol 4 and 5 pickles
@@ -17,6 +18,7 @@ func (st *decodeState) fast() {
 	pos := st.in.pos
 	stack := st.stack
 	heights := st.heights
+	bx := &st.boxes
 	// Every push below is checked against room, which also bounds it by
 	// MaxItems; depth 1 (an empty container) is always within MaxDepth.
 	room := min(cap(stack), cap(heights), st.limits.MaxItems)
@@ -55,13 +57,31 @@ loop:
 			if pos+2 >= len(buf) {
 				break loop
 			}
-			v = st.boxInt(int64(binary.LittleEndian.Uint16(buf[pos+1:])))
+			x := int64(binary.LittleEndian.Uint16(buf[pos+1:]))
+			if x < 256 {
+				v = x // boxed without allocating
+			} else if off := (len(bx.mem) + 7) &^ 7; off+8 <= cap(bx.mem) {
+				bx.mem = bx.mem[:off+8]
+				p := unsafe.Pointer(&bx.mem[off])
+				*(*int64)(p) = x
+				v = makeAny(int64Type, p)
+			} else {
+				v = st.boxInt(x)
+			}
 			pos += 3
 		case opBinFloat:
 			if pos+8 >= len(buf) {
 				break loop
 			}
-			v = st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(buf[pos+1:])))
+			x := binary.BigEndian.Uint64(buf[pos+1:])
+			if off := (len(bx.mem) + 7) &^ 7; off+8 <= cap(bx.mem) {
+				bx.mem = bx.mem[:off+8]
+				p := unsafe.Pointer(&bx.mem[off])
+				*(*uint64)(p) = x
+				v = makeAny(float64Type, p)
+			} else {
+				v = st.boxFloat(math.Float64frombits(x))
+			}
 			pos += 9
 		case opEmptyDict:
 			v, h = st.newDict(), 1
