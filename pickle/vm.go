@@ -1259,17 +1259,43 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 			d.items = append(make([]Item, 0, max(len(d.items)+n, 2*len(d.items))), d.items...)
 		}
 	}
-	left := st.budgetLeft()
+	var left int64
+	budgeted := false // left is set
 	for i := 0; i < len(items); i += 2 {
-		idx, err := d.set(items[i], items[i+1], &left)
-		if err != nil {
-			return st.hashed(left, err)
+		key, value := items[i], items[i+1]
+		var idx int
+		if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict {
+			// The common case, as in Dict.set: a str key in a small
+			// dict, found or added without hashing.
+			idx = -1
+			for j := range d.items {
+				if s, ok := d.items[j].Key.(string); ok && s == ks {
+					d.items[j].Value = value
+					idx = j
+					break
+				}
+			}
+			if idx < 0 {
+				idx = len(d.items)
+				d.items = append(d.items, Item{key, value})
+			}
+		} else {
+			if !budgeted {
+				left, budgeted = st.budgetLeft(), true
+			}
+			var err error
+			if idx, err = d.set(key, value, &left); err != nil {
+				return st.hashed(left, err)
+			}
 		}
-		if _, ok := items[i+1].(*listBuilder); ok {
+		if _, ok := value.(*listBuilder); ok {
 			st.fixups = append(st.fixups, fixup{kind: fixDict, dict: d, idx: idx})
 		}
 	}
-	return st.hashed(left, nil)
+	if budgeted {
+		return st.hashed(left, nil)
+	}
+	return nil
 }
 
 func (st *decodeState) addAll(s *set, items []any) error {
