@@ -12,17 +12,22 @@ import (
 // Decoded messages are mostly such values, so the decoder instead stores
 // them in blocks shared by many values and makes the interface value
 // point into a block: the same representation the conversion would
-// produce, with one allocation per block instead of one per value. Two
+// produce, with one allocation per block instead of one per value. Three
 // kinds of blocks are used:
 //
 //   - pointer-free memory (bytes): the bytes of short strings and the
 //     8-byte words of floats and ints;
 //   - headers: the (pointer, length, capacity) words of strings (which use
-//     the first two) and of slices ([]any, Tuple, []byte, ByteArray).
+//     the first two) and of slices ([]any, Tuple, []byte, ByteArray), and
+//     Dicts;
+//   - interface slots: the items of small lists, tuples and dicts.
 //
-// A retained value keeps its blocks (at most memMax bytes and hdrMax
-// headers) alive. Block sizes grow geometrically and, for in-memory input,
-// never exceed what the rest of the message could need.
+// A decoder keeps its current blocks from one message to the next (so
+// that small messages share them and most decode calls allocate only
+// values too large to share). A retained value keeps its blocks alive:
+// at most memMax bytes, hdrMax headers and anyMax interface slots. Block
+// sizes grow geometrically, from small blocks for a decoder's first
+// messages.
 
 // eface is the layout of an interface value with no methods.
 type eface struct {
@@ -91,13 +96,10 @@ func (b *boxes) reset() { *b = boxes{} }
 // takeSlow returns n bytes of pointer-free memory aligned to align (1 or
 // 8) from a new block. bound, when positive, is the most memory the rest
 // of the message may need, used to size the block.
-func (b *boxes) takeSlow(n, bound int) unsafe.Pointer {
+func (b *boxes) takeSlow(n int) unsafe.Pointer {
 	size := max(b.memNext, memMin)
 	if size < memMax {
 		b.memNext = 2 * size
-	}
-	if bound > 0 && bound < size {
-		size = bound
 	}
 	// At least 16 bytes: smaller blocks may come from the tiny allocator,
 	// which does not align them to 8 bytes; larger ones are, so offsets
@@ -114,7 +116,7 @@ func (st *decodeState) takeBytes(n int) unsafe.Pointer {
 		b.mem = b.mem[:off+n]
 		return unsafe.Pointer(&b.mem[off])
 	}
-	return b.takeSlow(n, st.memBound(n))
+	return b.takeSlow(n)
 }
 
 // takeWord returns 8 bytes of pointer-free memory, 8-byte aligned.
@@ -124,27 +126,24 @@ func (st *decodeState) takeWord() unsafe.Pointer {
 		b.mem = b.mem[:off+8]
 		return unsafe.Pointer(&b.mem[off])
 	}
-	return b.takeSlow(8, st.memBound(8))
+	return b.takeSlow(8)
 }
 
 // header stores h in a header block; bound, when positive, is the most
 // headers the rest of the message may need.
-func (b *boxes) header(h header, bound int) unsafe.Pointer {
+func (b *boxes) header(h header) unsafe.Pointer {
 	if n := len(b.hdrs); n < cap(b.hdrs) {
 		b.hdrs = b.hdrs[:n+1]
 		b.hdrs[n] = h
 		return unsafe.Pointer(&b.hdrs[n])
 	}
-	return b.headerSlow(h, bound)
+	return b.headerSlow(h)
 }
 
-func (b *boxes) headerSlow(h header, bound int) unsafe.Pointer {
+func (b *boxes) headerSlow(h header) unsafe.Pointer {
 	size := max(b.hdrNext, hdrMin)
 	if size < hdrMax {
 		b.hdrNext = 2 * size
-	}
-	if bound > 0 && bound < size {
-		size = bound
 	}
 	b.hdrs = newHeaders(size)[:1]
 	b.hdrs[0] = h
@@ -182,7 +181,7 @@ func newAnys(n int) []any {
 
 // newDict returns an empty Dict stored in a header block.
 func (st *decodeState) newDict() *Dict {
-	return (*Dict)(st.boxes.header(header{}, st.hdrBound()))
+	return (*Dict)(st.boxes.header(header{}))
 }
 
 // anys returns n zeroed slots (length and capacity n) for the items of a
@@ -204,11 +203,6 @@ func (st *decodeState) anys(n int) []any {
 	if size < anyMax {
 		b.anyNext = 2 * size
 	}
-	if st.in.r == nil {
-		// Every slot holds a value that is on the stack now or will be
-		// read from the rest of the message (at least a byte each).
-		size = min(size, n+len(st.stack)+st.in.avail())
-	}
 	b.anys = newAnys(max(size, n))[:n]
 	return b.anys[:n:n]
 }
@@ -220,25 +214,6 @@ func (st *decodeState) items(n int) []Item {
 		return []Item{}
 	}
 	return unsafe.Slice((*Item)(unsafe.Pointer(unsafe.SliceData(a))), n)[:0]
-}
-
-// memBound bounds the pointer-free memory the rest of an in-memory
-// message may need beyond n bytes (a number costs at least 3 input bytes
-// and takes 8), or returns -1 for a stream.
-func (st *decodeState) memBound(n int) int {
-	if st.in.r != nil {
-		return -1
-	}
-	return n + 8 + 3*st.in.avail()
-}
-
-// hdrBound bounds the headers the rest of an in-memory message may need
-// (each value takes at least one input byte), or returns -1 for a stream.
-func (st *decodeState) hdrBound() int {
-	if st.in.r != nil {
-		return -1
-	}
-	return st.in.avail() + 1
 }
 
 // boxStr returns s as an interface value.
@@ -253,7 +228,7 @@ func (st *decodeState) boxStr(s string) any {
 		b.hdrs[n] = h
 		return makeAny(stringType, unsafe.Pointer(&b.hdrs[n]))
 	}
-	return makeAny(stringType, b.headerSlow(h, st.hdrBound()))
+	return makeAny(stringType, b.headerSlow(h))
 }
 
 // shortStr returns b, a valid str of 1 to 255 bytes, copied and boxed:
@@ -275,14 +250,14 @@ func (st *decodeState) shortStr(b []byte) any {
 		h.p, h.n = p, n
 		return makeAny(stringType, unsafe.Pointer(h))
 	}
-	return makeAny(stringType, bx.headerSlow(header{p: p, n: n}, st.hdrBound()))
+	return makeAny(stringType, bx.headerSlow(header{p: p, n: n}))
 }
 
 // boxSlice returns the slice with element pointer p, length n and
 // capacity c, of the slice type typ, as an interface value; bound is
 // passed to header.
-func (st *decodeState) boxSlice(typ, p unsafe.Pointer, n, c, bound int) any {
-	return makeAny(typ, st.boxes.header(header{p: p, n: n, c: c}, bound))
+func (st *decodeState) boxSlice(typ, p unsafe.Pointer, n, c int) any {
+	return makeAny(typ, st.boxes.header(header{p: p, n: n, c: c}))
 }
 
 func (st *decodeState) boxFloat(f float64) any {

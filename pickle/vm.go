@@ -63,12 +63,12 @@ var emptyTuple any = Tuple{}
 
 // tuple boxes t.
 func (st *decodeState) tuple(t Tuple) any {
-	return st.boxSlice(tupleType, unsafe.Pointer(unsafe.SliceData(t)), len(t), cap(t), st.hdrBound())
+	return st.boxSlice(tupleType, unsafe.Pointer(unsafe.SliceData(t)), len(t), cap(t))
 }
 
 // boxBytes boxes b as a value of the byte slice type typ.
 func (st *decodeState) boxBytes(typ unsafe.Pointer, b []byte) any {
-	return st.boxSlice(typ, unsafe.Pointer(unsafe.SliceData(b)), len(b), cap(b), st.hdrBound())
+	return st.boxSlice(typ, unsafe.Pointer(unsafe.SliceData(b)), len(b), cap(b))
 }
 
 // hole marks an unset memo slot.
@@ -356,7 +356,6 @@ func (st *decodeState) reset() {
 	st.heights = st.heights[:0]
 	st.stackHW = 0
 	st.sawRef = false
-	st.boxes.reset()
 	st.marks = st.marks[:0]
 	clear(st.memo)
 	st.memo = st.memo[:0]
@@ -402,7 +401,7 @@ func (st *decodeState) decode() (any, error) {
 // finish turns every list builder into its []any and stores it wherever
 // the builder was stored.
 func (st *decodeState) finish(v any) any {
-	for i, b := range st.builders[:st.nb] {
+	for _, b := range st.builders[:st.nb] {
 		b.all()
 		var l []any
 		if len(b.items) == 0 {
@@ -414,7 +413,7 @@ func (st *decodeState) finish(v any) any {
 		} else {
 			l = b.items[:len(b.items):len(b.items)]
 		}
-		b.final = st.boxSlice(listType, unsafe.Pointer(unsafe.SliceData(l)), len(l), cap(l), st.nb-i)
+		b.final = st.boxSlice(listType, unsafe.Pointer(unsafe.SliceData(l)), len(l), cap(l))
 	}
 	for _, f := range st.fixups {
 		var p *any
