@@ -87,7 +87,7 @@ loop:
 			v, h = st.newDict(), 1
 			pos++
 		case opEmptyList:
-			v, h = st.newList(), 1
+			v, h = st.newList(st.in.base+int64(pos)), 1
 			pos++
 		case opMemoize:
 			n := len(stack)

@@ -21,8 +21,10 @@ type listBuilder struct {
 	chunks [][]any
 	nchunk int // items in chunks
 	items  []any
-	final  any  // the finished []any, boxed once
-	shared bool // fetched from the memo or DUPed: identity matters
+	final  any   // the finished []any, boxed once
+	shared bool  // fetched from the memo or DUPed: identity matters
+	start  int64 // input offset of the opcode that made the list
+	sized  bool  // items was given capacity by listCap
 }
 
 type fixKind uint8
@@ -95,6 +97,7 @@ type decodeState struct {
 	memoMap   map[uint64]any // sparse PUT indices
 	memoLen   int
 	used      int64 // allocation budget units spent
+	spec      int64 // list slots allocated ahead of their items (listCap)
 	builders  []*listBuilder
 	nb        int
 	fixups    []fixup
@@ -276,13 +279,39 @@ func (st *decodeState) popMark() ([]any, error) {
 	return items, nil
 }
 
-func (st *decodeState) newList() *listBuilder {
+// newList returns a new list builder for the list made by the opcode at
+// input offset start.
+func (st *decodeState) newList(start int64) *listBuilder {
 	if st.nb == len(st.builders) {
 		st.builders = append(st.builders, new(listBuilder))
 	}
 	b := st.builders[st.nb]
 	st.nb++
+	b.start = start
 	return b
+}
+
+// listCap returns the capacity to give a list's array for its first batch
+// of n items: for in-memory input, the list's whole size estimated from
+// the input bytes the batch took, so that a long list is built in one
+// array rather than in chunks joined at the end. The extra capacity is
+// bounded by the bytes left (a list item takes at least one) and, over
+// the whole message, by a multiple of its size.
+func (st *decodeState) listCap(b *listBuilder, n int) int {
+	if st.in.r != nil || n < 64 {
+		return n
+	}
+	used := st.in.offset() - b.start
+	avail := int64(st.in.avail())
+	if used <= 0 || avail == 0 {
+		return n
+	}
+	extra := min(avail*int64(n)/used+int64(n)/8, avail)
+	if st.spec+extra > 4*(st.in.offset()-st.start+avail) {
+		return n
+	}
+	st.spec += extra
+	return n + int(extra)
 }
 
 // note records slot p for fixing when it holds a list builder.
@@ -387,6 +416,7 @@ func (st *decodeState) decode() (any, error) {
 	st.opOff = st.start
 	st.proto = 0
 	st.used = 0
+	st.spec = 0
 	v, err := st.run()
 	if err == nil {
 		v = st.finish(v)
@@ -410,8 +440,11 @@ func (st *decodeState) finish(v any) any {
 			} else {
 				l = []any{}
 			}
+		} else if n := len(b.items); b.sized && cap(b.items)-n > n/8+8 {
+			// listCap guessed too large: keep only what is used.
+			l = append(make([]any, 0, n), b.items...)
 		} else {
-			l = b.items[:len(b.items):len(b.items)]
+			l = b.items[:n:n]
 		}
 		b.final = st.boxSlice(listType, unsafe.Pointer(unsafe.SliceData(l)), len(l), cap(l))
 	}
@@ -865,7 +898,7 @@ func (st *decodeState) run() (any, error) {
 
 		// Containers.
 		case opEmptyList:
-			err = st.pushH(st.newList(), 1)
+			err = st.pushH(st.newList(st.opOff), 1)
 		case opEmptyTuple:
 			err = st.pushH(emptyTuple, 1)
 		case opEmptyDict:
@@ -902,7 +935,7 @@ func (st *decodeState) run() (any, error) {
 				}
 				v = st.tuple(t)
 			case opList:
-				b := st.newList()
+				b := st.newList(st.opOff)
 				b.items = st.anys(len(items))
 				copy(b.items, items)
 				for i := range b.items {
@@ -1203,7 +1236,15 @@ func (st *decodeState) appendItems(op byte, items []any) error {
 			t.items = nil
 		}
 		if t.items == nil {
-			t.items = st.anys(len(items))[:0]
+			if n == 0 {
+				if c := st.listCap(t, len(items)); c > len(items) {
+					t.items = make([]any, 0, c)
+					t.sized = true
+				}
+			}
+			if t.items == nil {
+				t.items = st.anys(len(items))[:0]
+			}
 		}
 		t.items = append(t.items, items...)
 		for i, v := range items {
