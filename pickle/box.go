@@ -24,10 +24,10 @@ import (
 //
 // A decoder keeps its current blocks from one message to the next (so
 // that small messages share them and most decode calls allocate only
-// values too large to share). A retained value keeps its blocks alive:
-// at most memMax bytes, hdrMax headers and anyMax interface slots. Block
-// sizes grow geometrically, from small blocks for a decoder's first
-// messages.
+// values too large to share), within the limits endMessage explains. A
+// retained value keeps its blocks alive: a few blocks of at most memMax
+// bytes, hdrMax headers and anyMax interface slots. Block sizes grow
+// geometrically, from small blocks for a decoder's first messages.
 
 // eface is the layout of an interface value with no methods.
 type eface struct {
@@ -89,9 +89,26 @@ type boxes struct {
 	hdrNext int
 	anys    []any
 	anyNext int
+	// split is set when a message filled a header or slot block and went
+	// on in a new one.
+	split bool
 }
 
-func (b *boxes) reset() { *b = boxes{} }
+// endMessage is called after each message. The header and slot blocks
+// hold pointers, so sharing them between messages could chain blocks
+// together without end: a block holding values of a message whose other
+// values are in an older block keeps that block alive, which holds
+// values of earlier messages, and so on. So a decoder keeps them only
+// while every message since it started them fitted in them: after a
+// message that went on in a new block, the next message starts new
+// blocks, and a retained value keeps alive at most the blocks of its own
+// message and of the messages that shared them. (The pointer-free block
+// links to nothing and is always kept.)
+func (b *boxes) endMessage() {
+	if b.split {
+		b.hdrs, b.anys, b.split = nil, nil, false
+	}
+}
 
 // takeSlow returns n bytes of pointer-free memory aligned to align (1 or
 // 8) from a new block. bound, when positive, is the most memory the rest
@@ -144,6 +161,11 @@ func (b *boxes) headerSlow(h header) unsafe.Pointer {
 	size := max(b.hdrNext, hdrMin)
 	if size < hdrMax {
 		b.hdrNext = 2 * size
+	}
+	if b.hdrs != nil && !b.split {
+		// The message goes on in a new block, which endMessage drops:
+		// start with a small one.
+		b.split, size = true, hdrMin
 	}
 	b.hdrs = newHeaders(size)[:1]
 	b.hdrs[0] = h
@@ -202,6 +224,9 @@ func (st *decodeState) anys(n int) []any {
 	size := max(b.anyNext, anyMin)
 	if size < anyMax {
 		b.anyNext = 2 * size
+	}
+	if b.anys != nil && !b.split {
+		b.split, size = true, anyMin // as in headerSlow
 	}
 	b.anys = newAnys(max(size, n))[:n]
 	return b.anys[:n:n]

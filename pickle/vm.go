@@ -385,6 +385,7 @@ func (st *decodeState) reset() {
 	st.heights = st.heights[:0]
 	st.stackHW = 0
 	st.sawRef = false
+	st.boxes.endMessage()
 	st.marks = st.marks[:0]
 	clear(st.memo)
 	st.memo = st.memo[:0]
