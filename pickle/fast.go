@@ -8,8 +8,8 @@ import (
 )
 
 // fast executes the most common opcodes of protocol 4 and 5 pickles
-// (SHORT_BINUNICODE, BININT1, BININT2, BINFLOAT, MEMOIZE, MARK,
-// EMPTY_DICT, EMPTY_LIST) in a tight loop, as long as their arguments are
+// (PROTO, FRAME, SHORT_BINUNICODE, BININT1, BININT2, BINFLOAT, MEMOIZE,
+// MARK, EMPTY_DICT, EMPTY_LIST) in a tight loop, as long as their arguments are
 // buffered and nothing can fail: it returns at the first opcode that
 // needs more (another opcode, a limit to check, an error to report), which
 // run then executes with every check. It never pops the stack.
@@ -98,6 +98,21 @@ loop:
 			st.memoLen++
 			pos++
 			continue
+		case opProto:
+			if pos+1 >= len(buf) || buf[pos+1] > HighestProtocol {
+				break loop
+			}
+			st.proto = int(buf[pos+1])
+			pos += 2
+			continue
+		case opFrame:
+			// Only a frame whose bytes are all buffered (run checks the
+			// others).
+			if pos+8 >= len(buf) || binary.LittleEndian.Uint64(buf[pos+1:]) > uint64(len(buf)-pos-9) {
+				break loop
+			}
+			pos += 9
+			continue
 		case opMark:
 			if len(st.marks) >= st.limits.MaxDepth {
 				break loop
@@ -122,6 +137,11 @@ loop:
 
 // isASCII reports whether b is ASCII.
 func isASCII(b []byte) bool {
+	if n := len(b); n >= 8 && n <= 16 {
+		// Two overlapping words cover b.
+		w := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[n-8:])
+		return w&0x8080808080808080 == 0
+	}
 	var or byte
 	for _, c := range b {
 		or |= c
