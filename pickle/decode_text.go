@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Text arguments of the protocol 0 opcodes, and Python's str encoding.
@@ -80,14 +81,8 @@ func validPyUTF8(b []byte) bool {
 
 // validPyUTF8String is validPyUTF8 for a string.
 func validPyUTF8String(s string) bool {
-	if len(s) <= 16 {
-		var or byte
-		for i := 0; i < len(s); i++ {
-			or |= s[i]
-		}
-		if or < utf8.RuneSelf {
-			return true
-		}
+	if len(s) <= 16 && isASCII(unsafe.Slice(unsafe.StringData(s), len(s))) {
+		return true
 	}
 	if utf8.ValidString(s) {
 		return true
