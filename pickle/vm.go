@@ -295,8 +295,8 @@ func (st *decodeState) newList(start int64) *listBuilder {
 // of n items: for in-memory input, the list's whole size estimated from
 // the input bytes the batch took, so that a long list is built in one
 // array rather than in chunks joined at the end. The extra capacity is
-// bounded by the bytes left (a list item takes at least one) and, over
-// the whole message, by a multiple of its size.
+// bounded by a multiple of the batch, by the bytes left and, over the
+// whole message, by its size.
 func (st *decodeState) listCap(b *listBuilder, n int) int {
 	if st.in.r != nil || n < 64 {
 		return n
@@ -306,8 +306,10 @@ func (st *decodeState) listCap(b *listBuilder, n int) int {
 	if used <= 0 || avail == 0 {
 		return n
 	}
-	extra := min(avail*int64(n)/used+int64(n)/8, avail)
-	if st.spec+extra > 4*(st.in.offset()-st.start+avail) {
+	// At most 16 times the batch, half a slot per byte left, and over
+	// the message half a slot (8 bytes) per byte.
+	extra := min(avail*int64(n)/used+int64(n)/8, avail/2, 16*int64(n))
+	if st.spec+extra > (st.in.offset()-st.start+avail)/2 {
 		return n
 	}
 	st.spec += extra
