@@ -135,6 +135,13 @@ loop:
 	st.stackHW = max(st.stackHW, len(stack))
 }
 
+// fastOps are the opcodes fast executes.
+var fastOps = [256]bool{
+	opProto: true, opFrame: true, opShortBinUnicode: true, opBinInt1: true,
+	opBinInt2: true, opBinFloat: true, opEmptyDict: true, opEmptyList: true,
+	opMemoize: true, opMark: true,
+}
+
 // isASCII reports whether b is ASCII.
 func isASCII(b []byte) bool {
 	if n := len(b); n >= 8 && n <= 16 {

@@ -543,7 +543,9 @@ func copyBytes(b []byte) []byte {
 func (st *decodeState) run() (any, error) {
 	in := &st.in
 	for {
-		st.fast()
+		if in.pos < len(in.buf) && fastOps[in.buf[in.pos]] {
+			st.fast()
+		}
 		st.opOff = in.offset()
 		var op byte
 		if in.pos < len(in.buf) {
