@@ -144,10 +144,14 @@ var fastOps = [256]bool{
 
 // isASCII reports whether b is ASCII.
 func isASCII(b []byte) bool {
-	if n := len(b); n >= 8 && n <= 16 {
-		// Two overlapping words cover b.
+	// Two overlapping words cover b.
+	switch n := len(b); {
+	case n >= 8 && n <= 16:
 		w := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[n-8:])
 		return w&0x8080808080808080 == 0
+	case n >= 4 && n < 8:
+		w := binary.LittleEndian.Uint32(b) | binary.LittleEndian.Uint32(b[n-4:])
+		return w&0x80808080 == 0
 	}
 	var or byte
 	for _, c := range b {
