@@ -209,7 +209,17 @@ func ptrKey[T any](p *T, kind uint8) memoKey {
 
 // save writes v, then closes the frame if it has reached its target size.
 func (e *encodeState) save(v any) error {
-	err := e.saveValue(v)
+	var err error
+	switch x := v.(type) {
+	case string:
+		err = e.saveStr(x)
+	case float64:
+		e.saveFloat(x)
+	case int64:
+		e.saveInt(x)
+	default:
+		err = e.saveValue(v)
+	}
 	if e.frameStart >= 0 && len(e.buf)-e.frameStart-frameHeaderSize >= frameSizeTarget {
 		e.commitFrame()
 	}
