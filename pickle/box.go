@@ -110,9 +110,8 @@ func (b *boxes) endMessage() {
 	}
 }
 
-// takeSlow returns n bytes of pointer-free memory aligned to align (1 or
-// 8) from a new block. bound, when positive, is the most memory the rest
-// of the message may need, used to size the block.
+// takeSlow returns the first n bytes of a new pointer-free block (8-byte
+// aligned).
 func (b *boxes) takeSlow(n int) unsafe.Pointer {
 	size := max(b.memNext, memMin)
 	if size < memMax {
@@ -146,8 +145,7 @@ func (st *decodeState) takeWord() unsafe.Pointer {
 	return b.takeSlow(8)
 }
 
-// header stores h in a header block; bound, when positive, is the most
-// headers the rest of the message may need.
+// header stores h in a header block and returns its address.
 func (b *boxes) header(h header) unsafe.Pointer {
 	if n := len(b.hdrs); n < cap(b.hdrs) {
 		b.hdrs = b.hdrs[:n+1]
@@ -279,8 +277,7 @@ func (st *decodeState) shortStr(b []byte) any {
 }
 
 // boxSlice returns the slice with element pointer p, length n and
-// capacity c, of the slice type typ, as an interface value; bound is
-// passed to header.
+// capacity c, of the slice type typ, as an interface value.
 func (st *decodeState) boxSlice(typ, p unsafe.Pointer, n, c int) any {
 	return makeAny(typ, st.boxes.header(header{p: p, n: n, c: c}))
 }
