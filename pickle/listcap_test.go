@@ -14,6 +14,11 @@ func TestLongListSizing(t *testing.T) {
 			l := make([]any, n)
 			for i := range l {
 				l[i] = int64(i * 7)
+				if i%5 == 0 {
+					// Lists in the list are fixed up when the
+					// pickle ends.
+					l[i] = []any{int64(i), "x"}
+				}
 			}
 			// Two lists, so that the first is followed by more items.
 			v := Tuple{l, strings.Repeat("x", tail), append([]any(nil), l[:n/2]...)}

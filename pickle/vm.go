@@ -444,8 +444,10 @@ func (st *decodeState) finish(v any) any {
 				l = []any{}
 			}
 		} else if n := len(b.items); b.sized && cap(b.items)-n > n/8+8 {
-			// listCap guessed too large: keep only what is used.
+			// listCap guessed too large: keep only what is used (in
+			// b.items, which the fixups below write into).
 			l = append(make([]any, 0, n), b.items...)
+			b.items = l
 		} else {
 			l = b.items[:n:n]
 		}
