@@ -89,9 +89,12 @@ type boxes struct {
 	hdrNext int
 	anys    []any
 	anyNext int
-	// split is set when a message filled a header or slot block and went
-	// on in a new one.
-	split bool
+	// hdrSplit and anySplit are set when a message filled a header or
+	// slot block and went on in a new one.
+	hdrSplit, anySplit bool
+	// Headers and slots used since the current blocks were started, not
+	// counting the current blocks.
+	usedHdrs, usedAnys int
 }
 
 // endMessage is called after each message. The header and slot blocks
@@ -104,10 +107,26 @@ type boxes struct {
 // blocks, and a retained value keeps alive at most the blocks of its own
 // message and of the messages that shared them. (The pointer-free block
 // links to nothing and is always kept.)
+//
+// The next blocks are sized in proportion to what the messages used, so
+// that both fill at about the same time (what is left of the other one is
+// wasted).
 func (b *boxes) endMessage() {
-	if b.split {
-		b.hdrs, b.anys, b.split = nil, nil, false
+	if !b.hdrSplit && !b.anySplit {
+		return
 	}
+	h, a := b.usedHdrs+len(b.hdrs), b.usedAnys+len(b.anys)
+	if h > 0 && a > 0 {
+		if h*anyMax >= a*hdrMax {
+			b.hdrNext = hdrMax
+			b.anyNext = min(max(a*hdrMax/h, anyMin), anyMax)
+		} else {
+			b.anyNext = anyMax
+			b.hdrNext = min(max(h*anyMax/a, hdrMin), hdrMax)
+		}
+	}
+	b.hdrs, b.anys, b.hdrSplit, b.anySplit = nil, nil, false, false
+	b.usedHdrs, b.usedAnys = 0, 0
 }
 
 // takeSlow returns the first n bytes of a new pointer-free block (8-byte
@@ -156,14 +175,13 @@ func (b *boxes) header(h header) unsafe.Pointer {
 }
 
 func (b *boxes) headerSlow(h header) unsafe.Pointer {
+	b.usedHdrs += len(b.hdrs)
 	size := max(b.hdrNext, hdrMin)
-	if size < hdrMax {
-		b.hdrNext = 2 * size
-	}
-	if b.hdrs != nil && !b.split {
+	b.hdrNext = min(2*size, hdrMax)
+	if b.hdrs != nil && !b.hdrSplit {
 		// The message goes on in a new block, which endMessage drops:
 		// start with a small one.
-		b.split, size = true, hdrMin
+		b.hdrSplit, size = true, hdrMin
 	}
 	b.hdrs = newHeaders(size)[:1]
 	b.hdrs[0] = h
@@ -220,11 +238,10 @@ func (st *decodeState) anys(n int) []any {
 		return make([]any, n)
 	}
 	size := max(b.anyNext, anyMin)
-	if size < anyMax {
-		b.anyNext = 2 * size
-	}
-	if b.anys != nil && !b.split {
-		b.split, size = true, anyMin // as in headerSlow
+	b.anyNext = min(2*size, anyMax)
+	b.usedAnys += len(b.anys)
+	if b.anys != nil && !b.anySplit {
+		b.anySplit, size = true, anyMin // as in headerSlow
 	}
 	b.anys = newAnys(max(size, n))[:n]
 	return b.anys[:n:n]
