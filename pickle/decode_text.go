@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Text arguments of the protocol 0 opcodes, and Python's str encoding.
@@ -53,6 +54,10 @@ func truncate(s string) string {
 // 'surrogatepass' accepts: UTF-8, plus the 3-byte sequences of surrogate
 // code points (U+D800 to U+DFFF).
 func validPyUTF8(b []byte) bool {
+	// Short strings are usually ASCII: check that first.
+	if len(b) <= 16 && isASCII(b) {
+		return true
+	}
 	if utf8.Valid(b) {
 		return true
 	}
@@ -76,6 +81,9 @@ func validPyUTF8(b []byte) bool {
 
 // validPyUTF8String is validPyUTF8 for a string.
 func validPyUTF8String(s string) bool {
+	if len(s) <= 16 && isASCII(unsafe.Slice(unsafe.StringData(s), len(s))) {
+		return true
+	}
 	if utf8.ValidString(s) {
 		return true
 	}

@@ -93,15 +93,19 @@
 //
 // # Memory
 //
-// To keep decoding cheap, short strings share small blocks of memory, and
-// decoded strings, floats and ints are boxed from small shared arrays
-// rather than allocated one by one: a value kept after the rest of a
-// message is dropped may keep up to a few kilobytes of its message alive.
-// Encoding into a reused buffer ([AppendMarshal], [Encoder]) allocates
-// nothing for the value types of this package. A [Decoder] reused with
-// [Decoder.ResetBytes] allocates only the decoded values, and with
-// [Decoder.SetZeroCopy] bytes values share the message's memory instead
-// of being copied.
+// To keep decoding cheap, decoded values are not allocated one by one:
+// short strings, floats and ints, the headers of strings, lists and
+// tuples, small dicts and the items of small lists, tuples and dicts are
+// stored in blocks of a few kilobytes that a decoder shares between the
+// values of a message and of the messages after it ([Unmarshal] uses a
+// pool of decoders). A value kept after the rest of its message is dropped
+// may therefore keep a few kilobytes of memory alive. Encoding into a
+// reused buffer ([AppendMarshal], [Encoder]) allocates nothing for the
+// value types of this package. A [Decoder] reused with
+// [Decoder.ResetBytes] (or [Unmarshal]) allocates mostly new blocks as
+// the old ones fill, large values (long strings, bytes, big lists), and
+// the result's own box; with [Decoder.SetZeroCopy] bytes values share
+// the message's memory instead of being copied.
 //
 // # Security considerations
 //

@@ -209,7 +209,17 @@ func ptrKey[T any](p *T, kind uint8) memoKey {
 
 // save writes v, then closes the frame if it has reached its target size.
 func (e *encodeState) save(v any) error {
-	err := e.saveValue(v)
+	var err error
+	switch x := v.(type) {
+	case string:
+		err = e.saveStr(x)
+	case float64:
+		e.saveFloat(x)
+	case int64:
+		e.saveInt(x)
+	default:
+		err = e.saveValue(v)
+	}
 	if e.frameStart >= 0 && len(e.buf)-e.frameStart-frameHeaderSize >= frameSizeTarget {
 		e.commitFrame()
 	}
@@ -414,9 +424,18 @@ func (e *encodeState) saveStr(s string) error {
 	if !validPyUTF8String(s) {
 		return &UnsupportedValueError{Value: s, Str: "string is not valid UTF-8: " + strconv.Quote(truncate(s))}
 	}
+	if len(s) <= 0xff && e.proto >= 4 {
+		// The common case, written in one go: SHORT_BINUNICODE, the
+		// string, MEMOIZE (payload and memoPut, inlined).
+		e.open()
+		e.buf = append(e.buf, opShortBinUnicode, byte(len(s)))
+		e.buf = append(e.buf, s...)
+		e.buf = append(e.buf, opMemoize)
+		e.memo.put(k, e.memoLen)
+		e.memoLen++
+		return nil
+	}
 	switch {
-	case len(s) <= 0xff && e.proto >= 4:
-		e.payload(opShortBinUnicode, 1, s)
 	case uint64(len(s)) > 0xffffffff:
 		if e.proto < 4 {
 			return &UnsupportedValueError{Value: "", Str: "str larger than 4 GiB needs protocol 4"}

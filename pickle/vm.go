@@ -21,8 +21,10 @@ type listBuilder struct {
 	chunks [][]any
 	nchunk int // items in chunks
 	items  []any
-	final  any  // the finished []any, boxed once
-	shared bool // fetched from the memo or DUPed: identity matters
+	final  any   // the finished []any, boxed once
+	shared bool  // fetched from the memo or DUPed: identity matters
+	start  int64 // input offset of the opcode that made the list
+	sized  bool  // items was given capacity by listCap
 }
 
 type fixKind uint8
@@ -58,17 +60,17 @@ type fixup struct {
 	obj  *Object
 }
 
-// inlineDict is a Dict allocated together with room for a few items, so
-// that a small dict costs one allocation.
-type inlineDict struct {
-	d   Dict
-	buf [4]Item
+// emptyTuple is the boxed empty Tuple (Python has one empty tuple).
+var emptyTuple any = Tuple{}
+
+// tuple boxes t.
+func (st *decodeState) tuple(t Tuple) any {
+	return st.boxSlice(tupleType, unsafe.Pointer(unsafe.SliceData(t)), len(t), cap(t))
 }
 
-func newSmallDict() *Dict {
-	sd := &inlineDict{}
-	sd.d.items = sd.buf[:0]
-	return &sd.d
+// boxBytes boxes b as a value of the byte slice type typ.
+func (st *decodeState) boxBytes(typ unsafe.Pointer, b []byte) any {
+	return st.boxSlice(typ, unsafe.Pointer(unsafe.SliceData(b)), len(b), cap(b))
 }
 
 // hole marks an unset memo slot.
@@ -95,24 +97,20 @@ type decodeState struct {
 	memoMap   map[uint64]any // sparse PUT indices
 	memoLen   int
 	used      int64 // allocation budget units spent
+	spec      int64 // list slots allocated ahead of their items (listCap)
 	builders  []*listBuilder
 	nb        int
 	fixups    []fixup
-	arena     []byte // backing store for short strings
 	boxes     boxes
 	one       [1]any // APPEND's item, without allocating
 	stackHW   int    // high-water mark of the stack
 }
 
-// arenaChunk is the size of the blocks short strings are copied into, so
-// that a message of many short strings costs a few allocations, not one
-// per string.
-const (
-	arenaChunk = 512
-	arenaMax   = 64
-)
+// arenaMax is the length up to which strings are copied into shared
+// blocks (see box.go) rather than allocated one by one.
+const arenaMax = 64
 
-// newString copies b into a string, sharing an arena block for short ones.
+// newString copies b into a string, sharing a block for short ones.
 func (st *decodeState) newString(b []byte) string {
 	n := len(b)
 	if n == 0 {
@@ -121,16 +119,9 @@ func (st *decodeState) newString(b []byte) string {
 	if n > arenaMax {
 		return string(b)
 	}
-	if cap(st.arena)-len(st.arena) < n {
-		size := arenaChunk
-		if st.in.r == nil && st.in.avail()+n < size {
-			size = st.in.avail() + n // no more string bytes can follow
-		}
-		st.arena = make([]byte, 0, size)
-	}
-	i := len(st.arena)
-	st.arena = append(st.arena, b...)
-	return unsafe.String(&st.arena[i], n)
+	p := st.takeBytes(n)
+	copy(unsafe.Slice((*byte)(p), n), b)
+	return unsafe.String((*byte)(p), n)
 }
 
 func (st *decodeState) syntax(msg string) error {
@@ -192,6 +183,21 @@ func (st *decodeState) push(v any) error { return st.pushH(v, 0) }
 
 // pushH pushes v, whose nesting height is h.
 func (st *decodeState) pushH(v any, h int32) error {
+	n := len(st.stack)
+	if n < cap(st.stack) && n < cap(st.heights) && n < st.limits.MaxItems && h <= int32(st.limits.MaxDepth) {
+		st.stack = st.stack[:n+1]
+		st.stack[n] = v
+		st.heights = st.heights[:n+1]
+		st.heights[n] = h
+		if n >= st.stackHW {
+			st.stackHW = n + 1
+		}
+		return nil
+	}
+	return st.pushSlow(v, h)
+}
+
+func (st *decodeState) pushSlow(v any, h int32) error {
 	if len(st.stack) >= st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
@@ -273,13 +279,41 @@ func (st *decodeState) popMark() ([]any, error) {
 	return items, nil
 }
 
-func (st *decodeState) newList() *listBuilder {
+// newList returns a new list builder for the list made by the opcode at
+// input offset start.
+func (st *decodeState) newList(start int64) *listBuilder {
 	if st.nb == len(st.builders) {
 		st.builders = append(st.builders, new(listBuilder))
 	}
 	b := st.builders[st.nb]
 	st.nb++
+	b.start = start
 	return b
+}
+
+// listCap returns the capacity to give a list's array for its first batch
+// of n items: for in-memory input, the list's whole size estimated from
+// the input bytes the batch took, so that a long list is built in one
+// array rather than in chunks joined at the end. The extra capacity is
+// bounded by a multiple of the batch, by the bytes left and, over the
+// whole message, by its size.
+func (st *decodeState) listCap(b *listBuilder, n int) int {
+	if st.in.r != nil || n < 64 {
+		return n
+	}
+	used := st.in.offset() - b.start
+	avail := int64(st.in.avail())
+	if used <= 0 || avail == 0 {
+		return n
+	}
+	// At most 16 times the batch, half a slot per byte left, and over
+	// the message half a slot (8 bytes) per byte.
+	extra := min(avail*int64(n)/used+int64(n)/8, avail/2, 16*int64(n))
+	if st.spec+extra > (st.in.offset()-st.start+avail)/2 {
+		return n
+	}
+	st.spec += extra
+	return n + int(extra)
 }
 
 // note records slot p for fixing when it holds a list builder.
@@ -353,8 +387,7 @@ func (st *decodeState) reset() {
 	st.heights = st.heights[:0]
 	st.stackHW = 0
 	st.sawRef = false
-	st.arena = nil
-	st.boxes.reset()
+	st.boxes.endMessage()
 	st.marks = st.marks[:0]
 	clear(st.memo)
 	st.memo = st.memo[:0]
@@ -386,6 +419,7 @@ func (st *decodeState) decode() (any, error) {
 	st.opOff = st.start
 	st.proto = 0
 	st.used = 0
+	st.spec = 0
 	v, err := st.run()
 	if err == nil {
 		v = st.finish(v)
@@ -409,10 +443,15 @@ func (st *decodeState) finish(v any) any {
 			} else {
 				l = []any{}
 			}
+		} else if n := len(b.items); b.sized && cap(b.items)-n > n/8+8 {
+			// listCap guessed too large: keep only what is used (in
+			// b.items, which the fixups below write into).
+			l = append(make([]any, 0, n), b.items...)
+			b.items = l
 		} else {
-			l = b.items[:len(b.items):len(b.items)]
+			l = b.items[:n:n]
 		}
-		b.final = l
+		b.final = st.boxSlice(listType, unsafe.Pointer(unsafe.SliceData(l)), len(l), cap(l))
 	}
 	for _, f := range st.fixups {
 		var p *any
@@ -480,7 +519,7 @@ func (st *decodeState) str(b []byte) (any, error) {
 	if !validPyUTF8(b) {
 		return nil, st.syntax("str is not valid UTF-8 ('surrogatepass')")
 	}
-	return st.boxes.str(st.newString(b)), nil
+	return st.boxStr(st.newString(b)), nil
 }
 
 // payload returns a bytes value read from the input: a copy, or with
@@ -492,16 +531,23 @@ func (st *decodeState) payload(b []byte) []byte {
 	return copyBytes(b)
 }
 
+// copyBytes copies b into a new non-nil slice. (append does not zero the
+// new array first, as make would.)
 func copyBytes(b []byte) []byte {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return c
+	if len(b) == 0 {
+		return []byte{}
+	}
+	c := append([]byte(nil), b...)
+	return c[:len(b):len(b)]
 }
 
 // run executes opcodes until STOP.
 func (st *decodeState) run() (any, error) {
 	in := &st.in
 	for {
+		if in.pos < len(in.buf) && fastOps[in.buf[in.pos]] {
+			st.fast()
+		}
 		st.opOff = in.offset()
 		var op byte
 		if in.pos < len(in.buf) {
@@ -570,6 +616,12 @@ func (st *decodeState) run() (any, error) {
 
 		// Memo.
 		case opMemoize:
+			if n := len(st.stack); n > st.fence() && st.memoLen == len(st.memo) && st.memoLen < st.limits.MaxMemo {
+				// The common case: the next index, in order.
+				st.memo = append(st.memo, st.stack[n-1])
+				st.memoLen++
+				break
+			}
 			var p *any
 			if p, err = st.top(); err == nil {
 				err = st.memoPut(uint64(st.memoLen), *p)
@@ -646,19 +698,31 @@ func (st *decodeState) run() (any, error) {
 		case opNewFalse:
 			err = st.push(false)
 		case opBinInt1:
+			if in.pos < len(in.buf) {
+				v := int64(in.buf[in.pos]) // boxed without allocating
+				in.pos++
+				err = st.push(v)
+				break
+			}
 			var b []byte
 			if b, err = st.data(1); err == nil {
-				err = st.push(st.boxes.int(int64(b[0])))
+				err = st.push(st.boxInt(int64(b[0])))
 			}
 		case opBinInt2:
+			if in.pos+2 <= len(in.buf) {
+				v := st.boxInt(int64(le16(in.buf[in.pos:])))
+				in.pos += 2
+				err = st.push(v)
+				break
+			}
 			var b []byte
 			if b, err = st.data(2); err == nil {
-				err = st.push(st.boxes.int(int64(le16(b))))
+				err = st.push(st.boxInt(int64(le16(b))))
 			}
 		case opBinInt:
 			var b []byte
 			if b, err = st.data(4); err == nil {
-				err = st.push(st.boxes.int(int64(int32(le32(b)))))
+				err = st.push(st.boxInt(int64(int32(le32(b)))))
 			}
 		case opLong1, opLong4:
 			var n int
@@ -712,9 +776,15 @@ func (st *decodeState) run() (any, error) {
 				err = st.push(v)
 			}
 		case opBinFloat:
+			if in.pos+8 <= len(in.buf) {
+				v := st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(in.buf[in.pos:])))
+				in.pos += 8
+				err = st.push(v)
+				break
+			}
 			var b []byte
 			if b, err = st.data(8); err == nil {
-				err = st.push(st.boxes.float(math.Float64frombits(binary.BigEndian.Uint64(b))))
+				err = st.push(st.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
 			}
 		case opFloat:
 			var line []byte
@@ -789,9 +859,9 @@ func (st *decodeState) run() (any, error) {
 				return nil, err
 			}
 			if op == opByteArray8 {
-				err = st.push(ByteArray(st.payload(b)))
+				err = st.push(st.boxBytes(byteArrayType, st.payload(b)))
 			} else {
-				err = st.push(st.payload(b))
+				err = st.push(st.boxBytes(bytesType, st.payload(b)))
 			}
 		case opShortBinString, opBinString:
 			var n int
@@ -835,11 +905,11 @@ func (st *decodeState) run() (any, error) {
 
 		// Containers.
 		case opEmptyList:
-			err = st.pushH(st.newList(), 1)
+			err = st.pushH(st.newList(st.opOff), 1)
 		case opEmptyTuple:
-			err = st.pushH(Tuple{}, 1)
+			err = st.pushH(emptyTuple, 1)
 		case opEmptyDict:
-			err = st.pushH(newSmallDict(), 1)
+			err = st.pushH(st.newDict(), 1)
 		case opEmptySet:
 			err = st.pushH(&Set{}, 1)
 		case opTuple1, opTuple2, opTuple3:
@@ -847,7 +917,7 @@ func (st *decodeState) run() (any, error) {
 			if len(st.stack)-st.fence() < n {
 				return nil, st.underflow()
 			}
-			t := make(Tuple, n)
+			t := Tuple(st.anys(n))
 			top := st.stack[len(st.stack)-n:]
 			copy(t, top)
 			h := maxHeight(st.heights[len(st.heights)-n:]) + 1
@@ -856,7 +926,7 @@ func (st *decodeState) run() (any, error) {
 			for i := range t {
 				st.note(&t[i])
 			}
-			err = st.pushH(t, h)
+			err = st.pushH(st.tuple(t), h)
 		case opTuple, opList, opFrozenSet, opDict:
 			var items []any
 			if items, err = st.popMark(); err != nil {
@@ -865,15 +935,15 @@ func (st *decodeState) run() (any, error) {
 			var v any
 			switch op {
 			case opTuple:
-				t := make(Tuple, len(items))
+				t := Tuple(st.anys(len(items)))
 				copy(t, items)
 				for i := range t {
 					st.note(&t[i])
 				}
-				v = t
+				v = st.tuple(t)
 			case opList:
-				b := st.newList()
-				b.items = make([]any, len(items))
+				b := st.newList(st.opOff)
+				b.items = st.anys(len(items))
 				copy(b.items, items)
 				for i := range b.items {
 					if _, ok := b.items[i].(*listBuilder); ok {
@@ -891,7 +961,7 @@ func (st *decodeState) run() (any, error) {
 				if len(items)%2 != 0 {
 					return nil, st.syntax("odd number of items for DICT")
 				}
-				d := &Dict{}
+				d := st.newDict()
 				if err = st.setItems(d, items); err != nil {
 					return nil, err
 				}
@@ -1173,7 +1243,15 @@ func (st *decodeState) appendItems(op byte, items []any) error {
 			t.items = nil
 		}
 		if t.items == nil {
-			t.items = make([]any, 0, len(items))
+			if n == 0 {
+				if c := st.listCap(t, len(items)); c > len(items) {
+					t.items = make([]any, 0, c)
+					t.sized = true
+				}
+			}
+			if t.items == nil {
+				t.items = st.anys(len(items))[:0]
+			}
 		}
 		t.items = append(t.items, items...)
 		for i, v := range items {
@@ -1220,20 +1298,51 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 	if d.Len()+len(items)/2 > st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
-	if cap(d.items)-len(d.items) < len(items)/2 {
-		d.items = append(make([]Item, 0, len(d.items)+len(items)/2), d.items...)
-	}
-	left := st.budgetLeft()
-	for i := 0; i < len(items); i += 2 {
-		idx, err := d.set(items[i], items[i+1], &left)
-		if err != nil {
-			return st.hashed(left, err)
+	if n := len(items) / 2; cap(d.items)-len(d.items) < n {
+		if d.items == nil {
+			d.items = st.items(n)
+		} else {
+			// Grow geometrically: SETITEM adds one item at a time.
+			d.items = append(make([]Item, 0, max(len(d.items)+n, 2*len(d.items))), d.items...)
 		}
-		if _, ok := items[i+1].(*listBuilder); ok {
+	}
+	var left int64
+	budgeted := false // left is set
+	for i := 0; i < len(items); i += 2 {
+		key, value := items[i], items[i+1]
+		var idx int
+		if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict {
+			// The common case, as in Dict.set: a str key in a small
+			// dict, found or added without hashing.
+			idx = -1
+			for j := range d.items {
+				if s, ok := d.items[j].Key.(string); ok && s == ks {
+					d.items[j].Value = value
+					idx = j
+					break
+				}
+			}
+			if idx < 0 {
+				idx = len(d.items)
+				d.items = append(d.items, Item{key, value})
+			}
+		} else {
+			if !budgeted {
+				left, budgeted = st.budgetLeft(), true
+			}
+			var err error
+			if idx, err = d.set(key, value, &left); err != nil {
+				return st.hashed(left, err)
+			}
+		}
+		if _, ok := value.(*listBuilder); ok {
 			st.fixups = append(st.fixups, fixup{kind: fixDict, dict: d, idx: idx})
 		}
 	}
-	return st.hashed(left, nil)
+	if budgeted {
+		return st.hashed(left, nil)
+	}
+	return nil
 }
 
 func (st *decodeState) addAll(s *set, items []any) error {

@@ -1,0 +1,161 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"math"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// fast executes the most common opcodes of protocol 4 and 5 pickles
+// (PROTO, FRAME, SHORT_BINUNICODE, BININT1, BININT2, BINFLOAT, MEMOIZE,
+// MARK, EMPTY_DICT, EMPTY_LIST) in a tight loop, as long as their arguments are
+// buffered and nothing can fail: it returns at the first opcode that
+// needs more (another opcode, a limit to check, an error to report), which
+// run then executes with every check. It never pops the stack.
+func (st *decodeState) fast() {
+	buf := st.in.buf
+	pos := st.in.pos
+	stack := st.stack
+	heights := st.heights
+	bx := &st.boxes
+	// Every push below is checked against room, which also bounds it by
+	// MaxItems; depth 1 (an empty container) is always within MaxDepth.
+	room := min(cap(stack), cap(heights), st.limits.MaxItems)
+loop:
+	for pos < len(buf) && len(stack) < room {
+		var v any
+		var h int32
+		switch buf[pos] {
+		case opShortBinUnicode:
+			if pos+1 >= len(buf) {
+				break loop
+			}
+			n := int(buf[pos+1])
+			if n > len(buf)-pos-2 {
+				break loop
+			}
+			b := buf[pos+2 : pos+2+n]
+			if n > 16 || !isASCII(b) {
+				if !validPyUTF8(b) {
+					break loop // run reports it
+				}
+			}
+			if n == 0 {
+				v = ""
+			} else {
+				v = st.shortStr(b)
+			}
+			pos += 2 + n
+		case opBinInt1:
+			if pos+1 >= len(buf) {
+				break loop
+			}
+			v = int64(buf[pos+1]) // boxed without allocating
+			pos += 2
+		case opBinInt2:
+			if pos+2 >= len(buf) {
+				break loop
+			}
+			x := int64(binary.LittleEndian.Uint16(buf[pos+1:]))
+			if x < 256 {
+				v = x // boxed without allocating
+			} else if off := (len(bx.mem) + 7) &^ 7; off+8 <= cap(bx.mem) {
+				bx.mem = bx.mem[:off+8]
+				p := unsafe.Pointer(&bx.mem[off])
+				*(*int64)(p) = x
+				v = makeAny(int64Type, p)
+			} else {
+				v = st.boxInt(x)
+			}
+			pos += 3
+		case opBinFloat:
+			if pos+8 >= len(buf) {
+				break loop
+			}
+			x := binary.BigEndian.Uint64(buf[pos+1:])
+			if off := (len(bx.mem) + 7) &^ 7; off+8 <= cap(bx.mem) {
+				bx.mem = bx.mem[:off+8]
+				p := unsafe.Pointer(&bx.mem[off])
+				*(*uint64)(p) = x
+				v = makeAny(float64Type, p)
+			} else {
+				v = st.boxFloat(math.Float64frombits(x))
+			}
+			pos += 9
+		case opEmptyDict:
+			v, h = st.newDict(), 1
+			pos++
+		case opEmptyList:
+			v, h = st.newList(st.in.base+int64(pos)), 1
+			pos++
+		case opMemoize:
+			n := len(stack)
+			if n <= st.fence() || st.memoLen != len(st.memo) || st.memoLen >= st.limits.MaxMemo {
+				break loop
+			}
+			st.memo = append(st.memo, stack[n-1])
+			st.memoLen++
+			pos++
+			continue
+		case opProto:
+			if pos+1 >= len(buf) || buf[pos+1] > HighestProtocol {
+				break loop
+			}
+			st.proto = int(buf[pos+1])
+			pos += 2
+			continue
+		case opFrame:
+			// Only a frame whose bytes are all buffered (run checks the
+			// others).
+			if pos+8 >= len(buf) || binary.LittleEndian.Uint64(buf[pos+1:]) > uint64(len(buf)-pos-9) {
+				break loop
+			}
+			pos += 9
+			continue
+		case opMark:
+			if len(st.marks) >= st.limits.MaxDepth {
+				break loop
+			}
+			st.marks = append(st.marks, len(stack))
+			pos++
+			continue
+		default:
+			break loop
+		}
+		n := len(stack)
+		stack = stack[:n+1]
+		stack[n] = v
+		heights = heights[:n+1]
+		heights[n] = h
+	}
+	st.in.pos = pos
+	st.stack = stack
+	st.heights = heights
+	st.stackHW = max(st.stackHW, len(stack))
+}
+
+// fastOps are the opcodes fast executes.
+var fastOps = [256]bool{
+	opProto: true, opFrame: true, opShortBinUnicode: true, opBinInt1: true,
+	opBinInt2: true, opBinFloat: true, opEmptyDict: true, opEmptyList: true,
+	opMemoize: true, opMark: true,
+}
+
+// isASCII reports whether b is ASCII.
+func isASCII(b []byte) bool {
+	// Two overlapping words cover b.
+	switch n := len(b); {
+	case n >= 8 && n <= 16:
+		w := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[n-8:])
+		return w&0x8080808080808080 == 0
+	case n >= 4 && n < 8:
+		w := binary.LittleEndian.Uint32(b) | binary.LittleEndian.Uint32(b[n-4:])
+		return w&0x80808080 == 0
+	}
+	var or byte
+	for _, c := range b {
+		or |= c
+	}
+	return or < utf8.RuneSelf
+}
