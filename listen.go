@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -191,10 +192,12 @@ type HandshakeError struct {
 }
 
 func (e *HandshakeError) Error() string {
+	// The cause usually carries its own "mpconn: " prefix: say it once.
+	cause := strings.TrimPrefix(e.Err.Error(), "mpconn: ")
 	if e.Remote != nil && e.Remote.String() != "" && e.Remote.String() != "@" { // "@": an unnamed Unix socket
-		return fmt.Sprintf("mpconn: handshake with %s: %v", e.Remote, e.Err)
+		return fmt.Sprintf("mpconn: handshake with %s: %s", e.Remote, cause)
 	}
-	return "mpconn: handshake: " + e.Err.Error()
+	return "mpconn: handshake: " + cause
 }
 
 func (e *HandshakeError) Unwrap() error { return e.Err }
