@@ -126,22 +126,12 @@ func hasPython2Name(v any, seen map[any]bool) bool {
 				return true
 			}
 		}
-	case *Set:
+	case *Set, *FrozenSet:
 		if seen[x] {
 			return false
 		}
 		seen[x] = true
-		for _, e := range x.Items() {
-			if hasPython2Name(e, seen) {
-				return true
-			}
-		}
-	case *FrozenSet:
-		if seen[x] {
-			return false
-		}
-		seen[x] = true
-		for _, e := range x.Items() {
+		for _, e := range x.(interface{ Items() []any }).Items() {
 			if hasPython2Name(e, seen) {
 				return true
 			}
