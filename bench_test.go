@@ -206,6 +206,33 @@ func benchStream(b *testing.B, size int) {
 			b.Fatal(err)
 		}
 	})
+	if size <= coalesceMax {
+		// The same stream from several goroutines at once, which the
+		// send queue writes together (sendqueue.go).
+		b.Run("mpconn-4senders", func(b *testing.B) {
+			c := startBenchPeer(b, "bench-sink", size)
+			ctx := context.Background()
+			ack := make([]byte, 16)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.SetParallelism(2) // 2 × GOMAXPROCS goroutines
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.SendBytes(ctx, msg); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			if err := c.SendBytes(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.RecvBytesInto(ctx, ack, 0); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
 	b.Run("raw", func(b *testing.B) {
 		c := startBenchPeer(b, "bench-rawsink", size)
 		nc := rawConn(b, c)

@@ -70,6 +70,7 @@ type Conn struct {
 	rd    readState
 	wlock chan struct{} // held by the goroutine writing; capacity 1
 	wr    writeState
+	sq    sendQueue // small messages waiting for wlock (sendqueue.go)
 
 	// peerProto is the highest pickle protocol seen from the peer, or -1.
 	peerProto atomic.Int32

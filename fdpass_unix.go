@@ -321,7 +321,7 @@ func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
 			w.pending = w.pending[n:]
 			return c.writeError(ctx, err, 0, 0)
 		}
-		w.pending = nil
+		w.pendingSent()
 	}
 	b := []byte{byte(len(fds) % 256)}
 	rights := unix.UnixRights(fds...)

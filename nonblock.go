@@ -66,7 +66,7 @@ func (c *Conn) TrySendBytes(p []byte) error {
 			}
 			return c.opError("send", err)
 		}
-		w.pending = nil
+		w.pendingSent()
 	}
 	h := putHeader(w.hdr[:], int64(len(p)))
 	n, err := c.writeNonblock(w.hdr[:h])
@@ -114,7 +114,7 @@ func (c *Conn) Flush(ctx context.Context) error {
 	if err != nil {
 		return c.writeError(ctx, err, 0, 0)
 	}
-	c.wr.pending = nil
+	c.wr.pendingSent()
 	return nil
 }
 

@@ -15,6 +15,13 @@ type writeState struct {
 	bufs    net.Buffers // view of vec handed to WriteTo
 	pending []byte      // the unsent rest of an interrupted message
 
+	many     []byte // frames gathered by SendBytesMany and SendMany
+	manyEnds []int  // where each of them ends
+
+	// pendingWaiter, when not nil, is the queued sender (sendqueue.go)
+	// whose message pending finishes: it hears when pending is written.
+	pendingWaiter *queuedSend
+
 	// A message still being written in the background after its send
 	// was cancelled, on a transport whose writes cannot be interrupted
 	// and resumed (TLS): done is closed when it is over, with err set.
@@ -32,12 +39,53 @@ type backgroundWrite struct {
 // system call; a larger one is written with a vectored write of header and
 // payload, without copying. SendBytes returns once the whole message has
 // been handed to the operating system.
+//
+// SendBytes is safe for concurrent use: messages from several goroutines
+// never interleave. Small messages sent at the same time are written
+// together, in one system call, by whichever goroutine holds the
+// connection's write lock (each SendBytes still returns only after its
+// own message has been written).
 func (c *Conn) SendBytes(ctx context.Context, p []byte) error {
-	if err := c.beginSend(ctx); err != nil {
-		return err
+	if c.closed.Load() {
+		return c.opError("send", net.ErrClosed)
 	}
-	defer func() { <-c.wlock }()
-	return c.writeMessage(ctx, p)
+	if !c.canWrite {
+		return ErrReadOnly
+	}
+	select {
+	case c.wlock <- struct{}{}:
+	default:
+		if len(p) <= coalesceMax && !c.fragileWrites {
+			return c.sendQueued(ctx, p)
+		}
+		if err := c.lock(ctx, c.wlock); err != nil {
+			return c.opError("send", err)
+		}
+	}
+	return c.sendLocked(ctx, p)
+}
+
+// sendLocked sends p with the write lock held, then writes what other
+// senders queued meanwhile, and lets the lock go.
+func (c *Conn) sendLocked(ctx context.Context, p []byte) error {
+	var err error
+	if c.closed.Load() {
+		err = c.opError("send", net.ErrClosed)
+	} else {
+		err = c.writeMessage(ctx, p)
+	}
+	c.endSend(ctx, err)
+	return err
+}
+
+// endSend lets the write lock go after a send that ended with err,
+// writing first what other senders queued meanwhile (unless the send
+// failed: then each queued sender tries for itself).
+func (c *Conn) endSend(ctx context.Context, err error) {
+	if err == nil && (c.sq.n.Load() > 0 || c.wr.pendingWaiter != nil) {
+		c.flushQueue(ctx)
+	}
+	<-c.wlock
 }
 
 // SendBytesRange sends p[offset:offset+size] as one message, checking the
@@ -98,14 +146,32 @@ func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
 		// (Only here: the method value would allocate on every call.)
 		defer watch(ctx, c.t.SetWriteDeadline)()
 	}
-	if w.pending != nil {
-		n, err := c.t.Write(w.pending)
-		if err != nil {
-			w.pending = w.pending[n:]
-			return c.writeError(ctx, err, 0, 0)
-		}
-		w.pending = nil
+	if err := c.writePending(ctx); err != nil {
+		return err
 	}
+	return c.writeFrame(ctx, p)
+}
+
+// writePending writes the rest of an interrupted message, if any, with
+// the write lock held and ctx watched.
+func (c *Conn) writePending(ctx context.Context) error {
+	w := &c.wr
+	if w.pending == nil {
+		return nil
+	}
+	n, err := c.t.Write(w.pending)
+	if err != nil {
+		w.pending = w.pending[n:]
+		return c.writeError(ctx, err, 0, 0)
+	}
+	w.pendingSent()
+	return nil
+}
+
+// writeFrame writes p's header and p, with the write lock held, ctx
+// watched and nothing pending.
+func (c *Conn) writeFrame(ctx context.Context, p []byte) error {
+	w := &c.wr
 	if len(p) <= coalesceMax {
 		if need := shortHeaderLen + len(p); cap(w.buf) < need {
 			// Grown to fit, never past 16 KiB and a header.

@@ -47,11 +47,14 @@ Cases:
 With --json, a row that could not be measured has "value": null, "runs": 0
 and a "note" saying why. A progress line goes to standard error.
 
-Environment: MPCONN_BENCH_EXPERIMENTAL=1 adds two experiments, not
-baselines: rawblock (raw frames with blocking system calls, bypassing Go's
-network poller) and batch (frames gathered into one write per 64 messages
-or 16 KiB, mpconn receiving). MPCONN_BENCH_CPUPROFILE=DIR writes a CPU
-profile of every Go process into DIR.
+The stream cases also measure "mpconn SendMany": the same messages sent 64
+at a time with SendBytesMany or SendMany, which gather their frames into
+few system calls; its column variant/X gives its ratios.
+
+Environment: MPCONN_BENCH_EXPERIMENTAL=1 adds an experiment, not a
+baseline: rawblock (raw frames with blocking system calls, bypassing Go's
+network poller). MPCONN_BENCH_CPUPROFILE=DIR writes a CPU profile of every
+Go process into DIR.
 `
 
 // benchConfig is bench's parsed command line.
@@ -211,12 +214,15 @@ func (cfg benchConfig) findPythons() ([]cpython.Python, error) {
 func benchImpls(pys []cpython.Python) []*benchImpl {
 	impls := []*benchImpl{
 		{name: "mpconn", label: "mpconn", goRun: "mpconn"},
+		{
+			name: "mpconn-many", label: "mpconn SendMany", goRun: "many",
+			only: []string{"stream_bytes_64", "stream_object"}, variant: true,
+		},
 		{name: "raw", label: "raw Go", goRun: "raw"},
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
 		impls = append(impls,
-			&benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock"},
-			&benchImpl{name: "batch", label: "batch (exp.)", goRun: "batch"})
+			&benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock"})
 	}
 	seen := map[string]int{}
 	for _, p := range pys {
@@ -296,7 +302,7 @@ func benchMeasure(ctx context.Context, w io.Writer, r *benchRunner, rep *benchRe
 			rep.durMin, rep.durMax = min(rep.durMin, r.dur), max(rep.durMax, r.dur)
 		}
 		bc, im, row := rep.cases[s.c], rep.impls[s.i], &rep.rows[s.c][s.i]
-		if row.err != nil {
+		if row.err != nil || !im.runs(bc.name) {
 			continue // it failed in an earlier round: it would again
 		}
 		p.show(fmt.Sprintf("bench: [%d/%d] %s, %s, round %d/%d", k+1, len(sched), bc.name, im.label, s.r+1, rep.rounds))
@@ -387,6 +393,9 @@ func (rep *benchReport) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	for ci, bc := range rep.cases {
 		for ii, im := range rep.impls {
+			if !im.runs(bc.name) {
+				continue
+			}
 			row := rep.rows[ci][ii]
 			line := benchJSON{Case: bc.name, Impl: im.name, Unit: bc.unit, Runs: len(row.values), Note: row.noteText()}
 			if m := median(row.values); !math.IsNaN(m) {
@@ -427,9 +436,25 @@ func (rep *benchReport) writeTable(w io.Writer) {
 			better = "lower is better"
 		}
 		fmt.Fprintf(w, "\n%s: %s\n", bc.name, bc.title)
-		fmt.Fprintf(w, "  %-16s %12s  %-22s %9s  %s\n", "implementation", bc.unit, "runs (min to max)", "mpconn/X", "("+better+")")
 		ref := median(rep.rows[ci][0].values)
+		// A variant of mpconn in this case gets a column of its own
+		// ratios.
+		vi, vref := -1, math.NaN()
 		for ii, im := range rep.impls {
+			if im.variant && im.runs(bc.name) {
+				vi, vref = ii, median(rep.rows[ci][ii].values)
+				break
+			}
+		}
+		if vi < 0 {
+			fmt.Fprintf(w, "  %-16s %12s  %-22s %9s  %s\n", "implementation", bc.unit, "runs (min to max)", "mpconn/X", "("+better+")")
+		} else {
+			fmt.Fprintf(w, "  %-16s %12s  %-22s %9s %11s  %s\n", "implementation", bc.unit, "runs (min to max)", "mpconn/X", "variant/X", "("+better+")")
+		}
+		for ii, im := range rep.impls {
+			if !im.runs(bc.name) {
+				continue
+			}
 			row := rep.rows[ci][ii]
 			m := median(row.values)
 			if math.IsNaN(m) {
@@ -439,12 +464,28 @@ func (rep *benchReport) writeTable(w io.Writer) {
 			lo, hi := minMax(row.values)
 			spread := fmt.Sprintf("%d (%s to %s)", len(row.values), formatValue(lo), formatValue(hi))
 			ratio, verdict := "", ""
-			if ii > 0 && !math.IsNaN(ref) {
+			if ii > 0 && !im.variant && !math.IsNaN(ref) {
 				q := ref / m
 				ratio = fmt.Sprintf("%.2f", q)
 				verdict = speedWord(q, bc.lower)
 			}
-			fmt.Fprintf(w, "  %-16s %12s  %-22s %9s  %s\n", im.label, formatValue(m), spread, ratio, verdict)
+			if vi < 0 {
+				printRow(w, "  %-16s %12s  %-22s %9s  %s", im.label, formatValue(m), spread, ratio, verdict)
+				continue
+			}
+			vratio := ""
+			if ii != vi && !im.variant && !math.IsNaN(vref) {
+				q := vref / m
+				vratio = fmt.Sprintf("%.2f", q)
+				if ii > 0 {
+					verdict += "; "
+				}
+				verdict += "variant " + strings.TrimPrefix(speedWord(q, bc.lower), "mpconn ")
+			}
+			printRow(w, "  %-16s %12s  %-22s %9s %11s  %s", im.label, formatValue(m), spread, ratio, vratio, verdict)
+		}
+		if vi >= 0 {
+			fmt.Fprintf(w, "  (variant: %s)\n", variantNote)
 		}
 		if bc.rawNote != "" {
 			fmt.Fprintf(w, "  (%s)\n", bc.rawNote)
@@ -452,6 +493,14 @@ func (rep *benchReport) writeTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nbench took %.0fs.\n", rep.elapsed.Seconds())
 }
+
+// printRow prints a row of the table, without trailing blanks.
+func printRow(w io.Writer, format string, args ...any) {
+	fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf(format, args...), " "))
+}
+
+// variantNote says what the mpconn SendMany rows measure.
+const variantNote = "mpconn SendMany sends the same messages with SendBytesMany/SendMany, 64 per call, gathered into few system calls; the others send one message per call"
 
 // speedWord says how much faster or slower mpconn is for ratio q =
 // mpconn/X.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,11 +28,20 @@ var benchPeerPy string
 type benchImpl struct {
 	name  string // in JSON: mpconn, raw, cpython3.11
 	label string // in the table
-	goRun string // "mpconn" or "raw" for the Go implementations
+	goRun string // "mpconn", "many" or "raw" for the Go implementations
 	py    cpython.Python
+	// only lists the cases the implementation runs; nil means all.
+	only []string
+	// variant: another way of using mpconn, shown with its own ratios.
+	variant bool
 }
 
 func (im *benchImpl) isGo() bool { return im.goRun != "" }
+
+// runs reports whether im takes part in the case called name.
+func (im *benchImpl) runs(name string) bool {
+	return im.only == nil || slices.Contains(im.only, name)
+}
 
 // benchRunner starts the processes of each run.
 type benchRunner struct {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,10 +188,16 @@ func TestBenchQuickJSON(t *testing.T) {
 		}
 		got[key] = line
 	}
-	if len(got) != len(benchCases)*len(impls) {
-		t.Errorf("%d lines, want %d (every case × impl)", len(got), len(benchCases)*len(impls))
+	// The SendMany variant runs in the stream cases only.
+	variantCases := []string{"stream_bytes_64", "stream_object"}
+	if want := len(benchCases)*len(impls) + len(variantCases); len(got) != want {
+		t.Errorf("%d lines, want %d (every case × impl, and the variant's cases)", len(got), want)
 	}
 	for _, bc := range benchCases {
+		impls := impls
+		if slices.Contains(variantCases, bc.name) {
+			impls = append(impls, "mpconn-many")
+		}
 		for _, im := range impls {
 			line, ok := got[[2]string{bc.name, im}]
 			if !ok {
@@ -282,6 +289,7 @@ func TestBenchReportOutput(t *testing.T) {
 		impls: benchImpls(nil),
 		rows: [][]benchRow{{
 			{values: []float64{300, 100, 200}},
+			{values: []float64{1000, 1000}},
 			{err: errors.New("boom")},
 		}},
 		rounds: 3, dur: 300 * time.Millisecond, warm: 75 * time.Millisecond,
@@ -292,15 +300,17 @@ func TestBenchReportOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("%d JSON lines, want 2:\n%s", len(lines), js.String())
+	if len(lines) != 3 {
+		t.Fatalf("%d JSON lines, want 3:\n%s", len(lines), js.String())
 	}
-	var ok, failed map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &ok); err != nil {
-		t.Fatal(err)
+	var ok, variant, failed map[string]any
+	for i, m := range []*map[string]any{&ok, &variant, &failed} {
+		if err := json.Unmarshal([]byte(lines[i]), m); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := json.Unmarshal([]byte(lines[1]), &failed); err != nil {
-		t.Fatal(err)
+	if want := map[string]any{"case": "stream_bytes_64", "impl": "mpconn-many", "value": 1000.0, "unit": "msg/s", "runs": 2.0}; !reflect.DeepEqual(variant, want) {
+		t.Errorf("variant row: %v, want %v", variant, want)
 	}
 	want := map[string]any{"case": "stream_bytes_64", "impl": "mpconn", "value": 200.0, "unit": "msg/s", "runs": 3.0}
 	if !reflect.DeepEqual(ok, want) {
@@ -317,7 +327,10 @@ func TestBenchReportOutput(t *testing.T) {
 	for _, want := range []string{
 		"each run measures 300ms after a 75ms warm-up",
 		"  mpconn                  200.0  3 (100.0 to 300.0)",
+		"  mpconn SendMany        1000.0  2 (1000.0 to 1000.0)\n",
+		"  mpconn                  200.0  3 (100.0 to 300.0)                      5.00  variant 5.0x faster\n",
 		"  raw Go                    n/a  failed: boom",
+		"variant/X",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in the table:\n%s", want, out)

@@ -26,7 +26,8 @@ import (
 //	mpconn bench __process ROLE IMPL CASE DURATION WARMUP [ADDR]
 //
 // (a mode that usage does not show). ROLE is driver or peer, IMPL mpconn,
-// raw, or one of the experiments rawblock and batch; ADDR is the Unix
+// many (mpconn sending with SendBytesMany and SendMany), raw, or the
+// experiment rawblock; ADDR is the Unix
 // socket path of connect_auth. The driver warms
 // up for WARMUP, measures for DURATION and prints "result COUNT NANOS".
 const benchProcessArg = "__process"
@@ -74,6 +75,30 @@ func (t mpconnTransport) recvInto(buf []byte) (int, error) {
 func (t mpconnTransport) sendObj(v *benchObject) error { return t.c.Send(t.ctx, v) }
 func (t mpconnTransport) recvObj(v *benchObject) error { return t.c.Recv(t.ctx, v) }
 func (t mpconnTransport) close() error                 { return t.c.Close() }
+
+// manyTransport is mpconn sending a stream n messages at a time, with
+// SendBytesMany and SendMany.
+type manyTransport struct {
+	mpconnTransport
+	msgs [][]byte
+	objs []any
+}
+
+func (t *manyTransport) sendMany(p []byte, n int) error {
+	for len(t.msgs) < n {
+		t.msgs = append(t.msgs, p)
+	}
+	_, err := t.c.SendBytesMany(t.ctx, t.msgs[:n]...)
+	return err
+}
+
+func (t *manyTransport) sendObjMany(v *benchObject, n int) error {
+	for len(t.objs) < n {
+		t.objs = append(t.objs, v)
+	}
+	_, err := t.c.SendMany(t.ctx, t.objs[:n]...)
+	return err
+}
 
 // rawTransport is the baseline: the same frames with plain socket calls
 // and no framing library: one write per message (header and payload
@@ -191,12 +216,12 @@ func openTransport(impl string) (benchTransport, error) {
 			return nil, err
 		}
 		return &rawTransport{nc: nc, codec: benchCodec}, nil
-	case "batch":
-		t, err := openTransport("raw")
+	case "many":
+		t, err := openTransport("mpconn")
 		if err != nil {
 			return nil, err
 		}
-		return &batchTransport{rawTransport: *t.(*rawTransport)}, nil
+		return &manyTransport{mpconnTransport: t.(mpconnTransport)}, nil
 	case "rawblock":
 		if err := unix.SetNonblock(3, false); err != nil {
 			return nil, err
@@ -210,8 +235,8 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	if name == "connect_auth" {
 		return benchConnect(ctx, out, role, impl, dur, warm, addr)
 	}
-	if role == "peer" && impl == "batch" {
-		impl = "mpconn"
+	if role == "peer" && impl == "many" {
+		impl = "mpconn" // the receiver is the same
 	}
 	t, err := openTransport(impl)
 	if err != nil {
@@ -256,23 +281,29 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 		}
 		msg := make([]byte, size)
 		step = func(n int) error {
+			if m, ok := t.(*manyTransport); ok {
+				return m.sendMany(msg, n)
+			}
 			for range n {
 				if err := t.send(msg); err != nil {
 					return err
 				}
 			}
-			return flush(t)
+			return nil
 		}
 		finish = func() error { return endStream(t, t.send(nil)) }
 	case "stream_object":
 		batch = benchStreamBatch
 		step = func(n int) error {
+			if m, ok := t.(*manyTransport); ok {
+				return m.sendObjMany(&benchObj, n)
+			}
 			for range n {
 				if err := t.sendObj(&benchObj); err != nil {
 					return err
 				}
 			}
-			return flush(t)
+			return nil
 		}
 		finish = func() error { return endStream(t, t.sendObj(&benchEnd)) }
 	default:
@@ -289,21 +320,10 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	return nil
 }
 
-// flush writes what an experimental batching transport holds back.
-func flush(t benchTransport) error {
-	if f, ok := t.(interface{ flush() error }); ok {
-		return f.flush()
-	}
-	return nil
-}
-
 // endStream waits for the receiver's acknowledgement of the end message
 // whose sending returned err.
 func endStream(t benchTransport, err error) error {
 	if err != nil {
-		return err
-	}
-	if err := flush(t); err != nil {
 		return err
 	}
 	var ack [16]byte
