@@ -124,3 +124,65 @@ func ExampleConn_Poll() {
 	// false
 	// true
 }
+
+// SendBytesMany sends several messages with few system calls; the
+// receiver sees them one by one, as if each had been sent on its own.
+func ExampleConn_SendBytesMany() {
+	ctx := context.Background()
+	a, b, err := mpconn.Pipe(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+
+	n, err := a.SendBytesMany(ctx, []byte("one"), []byte("two"), []byte("three"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sent", n)
+	for range n {
+		msg, err := b.RecvBytes(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s\n", msg)
+	}
+	// Output:
+	// sent 3
+	// one
+	// two
+	// three
+}
+
+// SendMany pickles each value into a message of its own; a Python peer
+// receives them with conn.recv(), one by one.
+func ExampleConn_SendMany() {
+	ctx := context.Background()
+	a, b, err := mpconn.Pipe(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+
+	if _, err := a.SendMany(ctx, "start", 1, 2, 3, "end"); err != nil {
+		log.Fatal(err)
+	}
+	for {
+		var v any
+		if err := b.Recv(ctx, &v); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(v)
+		if v == "end" {
+			break
+		}
+	}
+	// Output:
+	// start
+	// 1
+	// 2
+	// 3
+	// end
+}
