@@ -44,11 +44,8 @@ func (c *Conn) TryRecvBytes() ([]byte, error) {
 // returns an error wrapping ErrWouldBlock that says so; the message will
 // arrive whole.
 func (c *Conn) TrySendBytes(p []byte) error {
-	if c.closed.Load() {
-		return c.opError("send", net.ErrClosed)
-	}
-	if !c.canWrite {
-		return ErrReadOnly
+	if err := c.canSend(); err != nil {
+		return err
 	}
 	select {
 	case c.wlock <- struct{}{}:

@@ -46,11 +46,8 @@ type backgroundWrite struct {
 // connection's write lock (each SendBytes still returns only after its
 // own message has been written).
 func (c *Conn) SendBytes(ctx context.Context, p []byte) error {
-	if c.closed.Load() {
-		return c.opError("send", net.ErrClosed)
-	}
-	if !c.canWrite {
-		return ErrReadOnly
+	if err := c.canSend(); err != nil {
+		return err
 	}
 	select {
 	case c.wlock <- struct{}{}:
@@ -113,13 +110,21 @@ func (c *Conn) SendBytesRange(ctx context.Context, p []byte, offset, size int) e
 // 2 or lower (Python 2).
 func (c *Conn) Send(ctx context.Context, v any) error { return c.send(ctx, v) }
 
-// beginSend checks that the Conn can send and takes the write lock.
-func (c *Conn) beginSend(ctx context.Context) error {
+// canSend says why the Conn cannot send, if it cannot.
+func (c *Conn) canSend() error {
 	if c.closed.Load() {
 		return c.opError("send", net.ErrClosed)
 	}
 	if !c.canWrite {
 		return ErrReadOnly
+	}
+	return nil
+}
+
+// beginSend checks that the Conn can send and takes the write lock.
+func (c *Conn) beginSend(ctx context.Context) error {
+	if err := c.canSend(); err != nil {
+		return err
 	}
 	if err := c.lock(ctx, c.wlock); err != nil {
 		return c.opError("send", err)
