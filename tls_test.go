@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"sync"
@@ -488,5 +489,39 @@ func TestTLSCancelledRecvKeepsFraming(t *testing.T) {
 	}
 	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "after the cancel" {
 		t.Fatalf("got %q, %v", m, err)
+	}
+}
+
+// SendBytesMany over TLS, where a cancelled write cannot be resumed: the
+// messages arrive one by one, and a cancelled call still leaves the
+// stream in step (the message it cut is finished in the background, the
+// ones after it are not sent).
+func TestTLSSendBytesMany(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := tlsPair(t, ctx)
+	big := bytes.Repeat([]byte{7}, 16<<20) // larger than the socket buffers
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	n, err := a.SendBytesMany(cctx, big, []byte("not sent"))
+	if n != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SendBytesMany with nobody reading: %d, %v; want 0 and a deadline error", n, err)
+	}
+	msgs := [][]byte{[]byte("one"), bytes.Repeat([]byte{9}, 100000), nil, []byte("four")}
+	sent := make(chan error, 1)
+	go func() {
+		n, err := a.SendBytesMany(ctx, msgs...)
+		if err == nil && n != len(msgs) {
+			err = fmt.Errorf("SendBytesMany sent %d of %d", n, len(msgs))
+		}
+		sent <- err
+	}()
+	for i, want := range append([][]byte{big}, msgs...) {
+		got, err := b.RecvBytes(ctx)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("message %d: %d bytes, %v; want %d bytes", i, len(got), err, len(want))
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
 	}
 }
