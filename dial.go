@@ -1,6 +1,7 @@
 package mpconn
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -51,20 +52,20 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
+	if o.AuthKey != nil && o.TLSConfig == nil {
+		// Linux: connect and authenticate before the network poller
+		// knows the socket (rawhandshake_linux.go), when that applies.
+		c, ok, err := dialAuthFast(ctx, network, addr, &o)
+		if ok {
+			return c, err
+		}
+	}
 	nc, err := dialRetry(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	hctx := ctx
-	if o.HandshakeTimeout >= 0 {
-		t := o.HandshakeTimeout
-		if t == 0 {
-			t = 30 * time.Second
-		}
-		var cancel context.CancelFunc
-		hctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
+	hctx, cancel := handshakeContext(ctx, &o)
+	defer cancel()
 	if o.TLSConfig != nil {
 		raddr := nc.RemoteAddr()
 		if nc, err = clientTLS(hctx, nc, network, addr, o.TLSConfig); err != nil {
@@ -82,6 +83,17 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	}
 	return c, nil
 }
+
+// handshakeContext bounds the handshake by o.HandshakeTimeout.
+func handshakeContext(ctx context.Context, o *DialOptions) (context.Context, context.CancelFunc) {
+	if o.HandshakeTimeout < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, cmp.Or(o.HandshakeTimeout, defaultDialHandshakeTimeout))
+}
+
+// defaultDialHandshakeTimeout is DialOptions.HandshakeTimeout's default.
+const defaultDialHandshakeTimeout = 30 * time.Second
 
 // dialRetry connects to addr. A Unix socket's connect fails at once with
 // EAGAIN while the listener's backlog is full (the net package does not

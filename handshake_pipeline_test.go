@@ -250,4 +250,3 @@ func TestListenerWrongKeyPipelined(t *testing.T) {
 		t.Fatalf("Accept: %v, want a *HandshakeError wrapping ErrAuthentication", err)
 	}
 }
-

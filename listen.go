@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +60,12 @@ type Listener struct {
 	opts    ListenOptions
 	dir     string // private directory to remove on Close
 	path    string // socket file to remove on Close
+
+	// Linux, with an AuthKey and no TLS (rawhandshake_linux.go): a
+	// duplicate of the listening socket, to accept connections that the
+	// network poller does not know yet; nil otherwise.
+	acceptFile *os.File
+	acceptRC   syscall.RawConn
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -125,6 +132,7 @@ func Listen(address string, opts *ListenOptions) (*Listener, error) {
 	default:
 		l.address = l.nl.Addr().String()
 	}
+	l.initRawAccept()
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.queue.init()
 	l.slots = make(chan struct{}, maxHandshakes)
@@ -206,8 +214,19 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 func (l *Listener) serve() {
 	defer l.wg.Done()
 	var delay time.Duration
+	raw := l.acceptFile != nil
 	for {
-		nc, err := l.nl.Accept()
+		var (
+			nc     net.Conn
+			fd     int
+			remote net.Addr
+			err    error
+		)
+		if raw {
+			fd, remote, err = l.acceptRaw()
+		} else {
+			nc, err = l.nl.Accept()
+		}
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return
@@ -222,6 +241,17 @@ func (l *Listener) serve() {
 			}
 		}
 		delay = 0
+		if raw {
+			select {
+			case l.slots <- struct{}{}:
+			case <-l.ctx.Done():
+				closeFD(fd)
+				return
+			}
+			l.wg.Add(1)
+			go l.handshakeRaw(fd, remote)
+			continue
+		}
 		c := NewConn(l.wrapTLS(nc), l.opts.Conn)
 		c.network = l.network
 		if l.opts.AuthKey == nil && l.opts.TLSConfig == nil {
@@ -254,13 +284,19 @@ func (l *Listener) handshake(c *Conn) {
 	}
 	if err != nil {
 		c.Close()
-		if l.ctx.Err() != nil {
-			return
-		}
-		l.deliver(accepted{err: &HandshakeError{Remote: c.RemoteAddr(), Err: err}})
+		l.handshakeFailed(c.RemoteAddr(), err)
 		return
 	}
 	l.deliver(accepted{c: c})
+}
+
+// handshakeFailed hands a failed handshake to Accept, unless the Listener
+// is closing.
+func (l *Listener) handshakeFailed(remote net.Addr, err error) {
+	if l.ctx.Err() != nil {
+		return
+	}
+	l.deliver(accepted{err: &HandshakeError{Remote: remote, Err: err}})
 }
 
 // deliver hands a result to Accept, or drops it when the Listener closes.
@@ -280,6 +316,9 @@ func (l *Listener) Close() error {
 			c.Close()
 		}
 		err = l.nl.Close()
+		if l.acceptFile != nil {
+			l.acceptFile.Close()
+		}
 		l.wg.Wait()
 		if l.path != "" {
 			os.Remove(l.path)

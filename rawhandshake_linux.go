@@ -1,0 +1,530 @@
+//go:build linux
+
+package mpconn
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The handshake of a new connection, on Linux, before Go's network
+// poller knows the socket.
+//
+// Authenticating costs four one-way trips, each of which wakes a process
+// that sleeps. Waiting through the network poller makes each wake-up
+// dearer: the thread that sleeps in epoll_wait wakes, hands the goroutine
+// on, wakes another thread to spin, and the socket's registration for
+// writability wakes the poller again whenever the peer reads. A socket
+// that is not registered yet and is waited for with poll(2), a blocking
+// system call, wakes just the thread that waits, as in CPython; that
+// halves the processor time a connection costs on both sides. The socket
+// joins the poller (net.FileConn) once the handshake is over.
+//
+// A blocking wait holds a thread, so it is bounded: at most
+// maxBlockingHandshakes handshakes wait that way at once in the whole
+// process, each for at most handshakePatience in all. A handshake that
+// finds no free slot, or runs out of patience (a slow or silent peer),
+// hands its socket to the poller and goes on as any other: it then holds
+// a goroutine, not a thread. Cancellation is seen between waits, so within
+// handshakePatience while waiting blocked.
+
+const (
+	handshakePatience     = 5 * time.Millisecond
+	maxBlockingHandshakes = 8
+)
+
+// blockingSlots bounds the handshakes waiting in blocking system calls.
+var blockingSlots = make(chan struct{}, maxBlockingHandshakes)
+
+// rawHandshake is a handshakeConn over a non-blocking socket descriptor
+// that the network poller does not know yet. It waits with poll(2) while
+// it holds a blocking slot and has patience left; after that, or when it
+// is done, it makes the descriptor a *Conn, keeping the bytes it read
+// ahead, and carries on through it.
+type rawHandshake struct {
+	fd      int // -1 once handed over
+	network string
+	opts    *ConnOptions
+	local   net.Addr // nil: ask the kernel at hand-over
+	remote  net.Addr
+
+	slot     bool      // holds a blockingSlots token
+	patient  time.Time // end of the blocking waits
+	deadline time.Time // end of the handshake; zero: none
+
+	// After hand-over, the context of the Conn's calls: the caller's
+	// with the deadline (a timer is made only then).
+	hctx   context.Context
+	cancel context.CancelFunc
+
+	buf  [1024]byte // read-ahead: holds any handshake message whole
+	r, w int
+	eof  bool
+	pfd  [1]unix.PollFd
+
+	c *Conn // after hand-over
+}
+
+// newRawHandshake takes a connected non-blocking descriptor. Without a
+// free blocking slot, it hands over to the poller at once.
+// The handshake ends at deadline (zero: no limit but the context's).
+func newRawHandshake(fd int, network string, remote net.Addr, opts *ConnOptions, deadline time.Time) *rawHandshake {
+	h := &rawHandshake{fd: fd, network: network, remote: remote, opts: opts, deadline: deadline}
+	select {
+	case blockingSlots <- struct{}{}:
+		h.slot = true
+		h.patient = time.Now().Add(handshakePatience)
+	default:
+	}
+	return h
+}
+
+// ctx returns the context for the Conn's calls after hand-over.
+func (h *rawHandshake) ctx(ctx context.Context) context.Context {
+	if h.deadline.IsZero() {
+		return ctx
+	}
+	if h.hctx == nil {
+		h.hctx, h.cancel = context.WithDeadline(ctx, h.deadline)
+	}
+	return h.hctx
+}
+
+func (h *rawHandshake) releaseSlot() {
+	if h.slot {
+		h.slot = false
+		<-blockingSlots
+	}
+}
+
+// handOver makes the descriptor a *Conn, registered with the poller.
+func (h *rawHandshake) handOver() error {
+	h.releaseSlot()
+	fd := h.fd
+	h.fd = -1
+	laddr := h.local
+	if laddr == nil {
+		// A TCP socket's own address; a Unix client's is unnamed.
+		if sa, err := unix.Getsockname(fd); err == nil {
+			laddr = sockaddrAddr(sa)
+		}
+		if laddr == nil {
+			laddr = &net.UnixAddr{Net: "unix"}
+		}
+	}
+	// Non-blocking, the descriptor joins the poller as it is.
+	t := &sockFile{File: os.NewFile(uintptr(fd), "socket"), network: h.network, laddr: laddr, raddr: h.remote}
+	c := NewConn(t, h.opts)
+	c.network = h.network
+	if h.w > h.r {
+		c.rd.buf = make([]byte, max(firstBufSize, h.w-h.r))
+		c.rd.w = copy(c.rd.buf, h.buf[h.r:h.w])
+	}
+	c.rd.eof = h.eof
+	h.r, h.w = 0, 0
+	h.c = c
+	return nil
+}
+
+// finish returns the connection, handing it over if need be.
+func (h *rawHandshake) finish() (*Conn, error) {
+	if h.c == nil {
+		if err := h.handOver(); err != nil {
+			return nil, err
+		}
+	}
+	return h.c, nil
+}
+
+// done releases what the handshake holds but the connection.
+func (h *rawHandshake) done() {
+	h.releaseSlot()
+	if h.cancel != nil {
+		h.cancel()
+	}
+}
+
+// close closes the connection after a failed handshake.
+func (h *rawHandshake) close() {
+	h.done()
+	if h.c != nil {
+		h.c.Close()
+	} else if h.fd >= 0 {
+		unix.Close(h.fd)
+		h.fd = -1
+	}
+}
+
+// wait waits until the descriptor is ready for events, or hands it over
+// (h.c is then set) once patience runs out.
+func (h *rawHandshake) wait(ctx context.Context, events int16) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := time.Now()
+		left := h.patient.Sub(now)
+		if d, ok := ctx.Deadline(); ok && d.Sub(now) < left {
+			left = d.Sub(now)
+		}
+		if !h.deadline.IsZero() && h.deadline.Sub(now) < left {
+			left = h.deadline.Sub(now)
+		}
+		if !h.slot || left <= 0 {
+			// The poller path reports a passed deadline properly.
+			return h.handOver()
+		}
+		h.pfd[0] = unix.PollFd{Fd: int32(h.fd), Events: events}
+		n, err := unix.Poll(h.pfd[:], int((left+time.Millisecond-1)/time.Millisecond))
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			return os.NewSyscallError("poll", err)
+		case n > 0:
+			return nil
+		}
+	}
+}
+
+func (h *rawHandshake) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: h.network, Addr: h.remote, Err: err}
+}
+
+func (h *rawHandshake) sendMsg(ctx context.Context, p []byte) error {
+	return h.sendMsgs(ctx, p)
+}
+
+func (h *rawHandshake) sendMsgs(ctx context.Context, msgs ...[]byte) error {
+	if h.c != nil {
+		return h.c.sendMsgs(h.ctx(ctx), msgs...)
+	}
+	var b []byte
+	for _, p := range msgs {
+		if len(p) > handshakeMaxLen {
+			return errors.New("mpconn: handshake message too long")
+		}
+		var hdr [longHeaderLen]byte
+		n := putHeader(hdr[:], int64(len(p)))
+		b = append(append(b, hdr[:n]...), p...)
+	}
+	for len(b) > 0 {
+		n, err := unix.Write(h.fd, b)
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			if err := h.wait(ctx, unix.POLLOUT); err != nil {
+				return err
+			}
+			if h.c != nil {
+				// The rest goes out first, as an interrupted send's.
+				h.c.wr.pending = append([]byte(nil), b...)
+				return h.c.sendMsgs(h.ctx(ctx))
+			}
+		case err != nil:
+			return h.opError("send", os.NewSyscallError("write", err))
+		default:
+			b = b[n:]
+		}
+	}
+	return nil
+}
+
+func (h *rawHandshake) recvMsg(ctx context.Context, max int) ([]byte, error) {
+	for h.c == nil {
+		n, hlen, err := parseHeader(h.buf[h.r:h.w])
+		if err != nil {
+			return nil, err
+		}
+		if hlen > 0 {
+			if n > int64(max) {
+				return nil, &MessageTooLongError{Len: n, Max: int64(max)}
+			}
+			if int64(h.w-h.r-hlen) >= n {
+				p := append([]byte(nil), h.buf[h.r+hlen:h.r+hlen+int(n)]...)
+				h.r += hlen + int(n)
+				return p, nil
+			}
+		}
+		if h.eof {
+			if h.r == h.w {
+				return nil, io.EOF
+			}
+			return nil, io.ErrUnexpectedEOF
+		}
+		if h.r > 0 {
+			h.w = copy(h.buf[:], h.buf[h.r:h.w])
+			h.r = 0
+		}
+		if h.w == len(h.buf) {
+			// Cannot happen: a message of at most max bytes fits.
+			return nil, &MessageTooLongError{Len: n, Max: int64(max)}
+		}
+		k, err := unix.Read(h.fd, h.buf[h.w:])
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			if err := h.wait(ctx, unix.POLLIN); err != nil {
+				return nil, err
+			}
+		case err == unix.ECONNRESET && h.network != "tcp":
+			// As Conn.isEOF: a local peer that leaves data unread resets.
+			h.eof = true
+		case err != nil:
+			return nil, h.opError("recv", os.NewSyscallError("read", err))
+		case k == 0:
+			h.eof = true
+		default:
+			h.w += k
+		}
+	}
+	return h.c.recvMsg(h.ctx(ctx), max)
+}
+
+func (h *rawHandshake) msgBuffered() bool {
+	if h.c != nil {
+		return h.c.msgBuffered()
+	}
+	n, hlen, err := parseHeader(h.buf[h.r:h.w])
+	return err == nil && hlen > 0 && int64(h.w-h.r-hlen) >= n
+}
+
+var (
+	_ handshakeConn = (*rawHandshake)(nil)
+	_ msgBatcher    = (*rawHandshake)(nil)
+	_ msgPeeker     = (*rawHandshake)(nil)
+)
+
+// sockaddrAddr converts a peer address from accept4 or connect.
+func sockaddrAddr(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		ip := make(net.IP, net.IPv6len)
+		copy(ip, a.Addr[:])
+		var zone string
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				zone = ifi.Name
+			}
+		}
+		return &net.TCPAddr{IP: ip, Port: a.Port, Zone: zone}
+	}
+	return nil
+}
+
+// dialRaw connects with a socket the poller does not know, for the
+// handshake of an authenticating Dial. It reports ok false, having done
+// nothing that matters, when the address does not suit it (a TCP host
+// name, which needs resolving) or the connection is not made at once (a
+// Unix listener whose queue is full, a TCP connect still in progress after
+// handshakePatience, an error): the caller then dials as usual, which
+// waits, retries and reports errors as it always has.
+func dialRaw(network, addr string) (fd int, remote net.Addr, ok bool) {
+	var (
+		family int
+		sa     unix.Sockaddr
+	)
+	switch network {
+	case "unix":
+		if len(addr) == 0 || len(addr) > maxUnixPath {
+			return -1, nil, false
+		}
+		family, sa = unix.AF_UNIX, &unix.SockaddrUnix{Name: addr}
+		remote = &net.UnixAddr{Name: addr, Net: "unix"}
+	case "tcp":
+		ap, err := netip.ParseAddrPort(addr)
+		if err != nil || ap.Addr().Zone() != "" {
+			return -1, nil, false
+		}
+		ip := ap.Addr().Unmap()
+		if ip.Is4() {
+			family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
+		} else {
+			family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
+		}
+		remote = net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, ap.Port()))
+	default:
+		return -1, nil, false
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, false
+	}
+	err = unix.Connect(fd, sa)
+	if err == unix.EINPROGRESS || err == unix.EINTR {
+		// (An interrupted connect goes on in the background.)
+		err = waitConnect(fd)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, nil, false
+	}
+	if network == "tcp" {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // as net.Dial does
+	}
+	return fd, remote, true
+}
+
+// waitConnect waits up to handshakePatience for a connect in progress.
+func waitConnect(fd int) error {
+	end := time.Now().Add(handshakePatience)
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return unix.ETIMEDOUT
+		}
+		n, err := unix.Poll(pfd, int((left+time.Millisecond-1)/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+			if err != nil {
+				return err
+			}
+			if soerr != 0 {
+				return syscall.Errno(soerr)
+			}
+			return nil
+		}
+	}
+}
+
+// dialAuthFast is Dial's authenticated handshake on a socket the poller
+// does not know yet; ok false means it did not apply (see dialRaw) and
+// nothing was done.
+func dialAuthFast(ctx context.Context, network, addr string, o *DialOptions) (c *Conn, ok bool, err error) {
+	if len(blockingSlots) == cap(blockingSlots) {
+		return nil, false, nil // no thread to spare: the usual way
+	}
+	fd, remote, ok := dialRaw(network, addr)
+	if !ok {
+		return nil, false, nil
+	}
+	var deadline time.Time
+	if o.HandshakeTimeout >= 0 {
+		deadline = time.Now().Add(cmp.Or(o.HandshakeTimeout, defaultDialHandshakeTimeout))
+	}
+	h := newRawHandshake(fd, network, remote, o.Conn, deadline)
+	if network == "unix" {
+		h.local = &net.UnixAddr{Net: "unix"} // unnamed
+	}
+	if err := authenticateClient(ctx, h, o.AuthKey, o.AuthDigest); err != nil {
+		h.close()
+		return nil, true, &net.OpError{Op: "dial", Net: network, Addr: remote, Err: err}
+	}
+	c, err = h.finish()
+	if err != nil {
+		h.close()
+		return nil, true, &net.OpError{Op: "dial", Net: network, Addr: remote, Err: err}
+	}
+	h.done()
+	return c, true, nil
+}
+
+// initRawAccept prepares raw accepting, when the Listener authenticates
+// without TLS on a Unix or TCP socket: a duplicate of the listening
+// descriptor as an *os.File, whose raw reads (unlike a listener's) wait
+// through the poller. On any failure the Listener accepts as usual.
+func (l *Listener) initRawAccept() {
+	if l.opts.AuthKey == nil || l.opts.TLSConfig != nil || (l.network != "unix" && l.network != "tcp") {
+		return
+	}
+	sc, ok := l.nl.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	dfd := -1
+	rc.Control(func(fd uintptr) {
+		dfd, _ = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if dfd < 0 {
+		return
+	}
+	l.acceptFile = os.NewFile(uintptr(dfd), "listener")
+	if l.acceptRC, err = l.acceptFile.SyscallConn(); err != nil {
+		l.acceptFile.Close()
+		l.acceptFile = nil
+	}
+}
+
+// acceptRaw accepts a connection without registering it with the poller;
+// it waits for one through the poller.
+func (l *Listener) acceptRaw() (fd int, remote net.Addr, err error) {
+	var (
+		nfd  int
+		sa   unix.Sockaddr
+		aerr error
+	)
+	err = l.acceptRC.Read(func(lfd uintptr) bool {
+		for {
+			nfd, sa, aerr = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch aerr {
+			case unix.EINTR, unix.ECONNABORTED:
+				continue
+			case unix.EAGAIN:
+				return false
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return -1, nil, err
+	}
+	if aerr != nil {
+		return -1, nil, os.NewSyscallError("accept4", aerr)
+	}
+	if l.network == "tcp" {
+		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	return nfd, sockaddrAddr(sa), nil
+}
+
+// handshakeRaw runs the handshake of an accepted descriptor and delivers
+// the outcome to Accept.
+func (l *Listener) handshakeRaw(fd int, remote net.Addr) {
+	defer l.wg.Done()
+	defer func() { <-l.slots }()
+	var deadline time.Time
+	if l.opts.HandshakeTimeout > 0 {
+		deadline = time.Now().Add(l.opts.HandshakeTimeout)
+	}
+	h := newRawHandshake(fd, l.network, remote, l.opts.Conn, deadline)
+	if l.network == "unix" {
+		h.local = l.nl.Addr()
+	}
+	err := authenticateServer(l.ctx, h, l.opts.AuthKey, l.opts.AuthDigest)
+	var c *Conn
+	if err == nil {
+		c, err = h.finish()
+	}
+	if err != nil {
+		h.close()
+		l.handshakeFailed(remote, err)
+		return
+	}
+	h.done()
+	l.deliver(accepted{c: c})
+}
+
+func closeFD(fd int) { unix.Close(fd) }

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package mpconn
+
+import (
+	"context"
+	"net"
+)
+
+// Elsewhere than on Linux, every handshake goes through the network
+// poller (see rawhandshake_linux.go).
+
+func dialAuthFast(context.Context, string, string, *DialOptions) (*Conn, bool, error) {
+	return nil, false, nil
+}
+
+func (l *Listener) initRawAccept() {}
+
+func (l *Listener) acceptRaw() (int, net.Addr, error) { panic("unreachable") }
+
+func (l *Listener) handshakeRaw(int, net.Addr) { panic("unreachable") }
+
+func closeFD(int) {}
