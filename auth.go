@@ -437,43 +437,94 @@ func msgWaiting(c handshakeConn) bool {
 // Listener.accept does: it challenges the client, then answers the
 // client's challenge.
 func authenticateServer(ctx context.Context, c handshakeConn, key []byte, digest string) error {
-	payload, msg, err := newChallenge(digest, rand.Reader)
-	if err != nil {
-		return err
-	}
-	if err := c.sendMsg(ctx, msg); err != nil {
-		return fmt.Errorf("mpconn: handshake: sending the challenge: %w", err)
-	}
-	if err := judgeResponse(ctx, c, key, payload, false); err != nil {
-		return err
-	}
-	if !msgWaiting(c) {
-		// A client that waits for the verdict before challenging
-		// (CPython): welcome it, then answer.
-		if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
-			return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
+	return (&serverAuth{key: key, digest: digest}).run(ctx, c)
+}
+
+// serverAuth is the listener's side of the handshake as steps, so that it
+// can stop where a receive would wait too long and go on later, in
+// another goroutine (see errMoveOn).
+type serverAuth struct {
+	key     []byte
+	digest  string
+	payload []byte // of our challenge
+	step    int
+}
+
+// The steps of serverAuth.
+const (
+	stepChallenge   = iota // send our challenge
+	stepResponse           // judge the response; welcome (and answer)
+	stepChallengeIn        // answer the client's challenge (after a welcome sent alone)
+	stepVerdict            // receive the client's verdict
+)
+
+// errMoveOn is what a receive returns, with nothing consumed, when the
+// connection is not ready and the handshake should go on elsewhere
+// (rawHandshake with moveOn set). serverAuth.run can then be called again.
+var errMoveOn = errors.New("mpconn: handshake: go on in the background")
+
+// run runs the steps from where the last run stopped.
+func (s *serverAuth) run(ctx context.Context, c handshakeConn) error {
+	for {
+		switch s.step {
+		case stepChallenge:
+			payload, msg, err := newChallenge(s.digest, rand.Reader)
+			if err != nil {
+				return err
+			}
+			if err := c.sendMsg(ctx, msg); err != nil {
+				return fmt.Errorf("mpconn: handshake: sending the challenge: %w", err)
+			}
+			s.payload, s.step = payload, stepResponse
+		case stepResponse:
+			if err := judgeResponse(ctx, c, s.key, s.payload, false); err != nil {
+				return err
+			}
+			if !msgWaiting(c) {
+				// A client that waits for the verdict before
+				// challenging (CPython): welcome it, then answer.
+				if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
+					return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
+				}
+				s.step = stepChallengeIn
+				continue
+			}
+			// The client's challenge is already here: the verdict and
+			// the answer go out together.
+			challenge, err := c.recvMsg(ctx, handshakeMaxLen)
+			if err != nil {
+				return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
+			}
+			resp, aerr := responseTo(s.key, challenge)
+			if aerr != nil {
+				// As in sequence: the client got its welcome, then its
+				// challenge was refused.
+				if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
+					return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
+				}
+				return aerr
+			}
+			if err := sendBatch(ctx, c, []byte(welcomeMsg), resp); err != nil {
+				return fmt.Errorf("mpconn: handshake: sending the verdict and the response: %w", err)
+			}
+			s.step = stepVerdict
+		case stepChallengeIn:
+			msg, err := c.recvMsg(ctx, handshakeMaxLen)
+			if err != nil {
+				return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
+			}
+			resp, aerr := responseTo(s.key, msg)
+			if aerr != nil {
+				return aerr
+			}
+			if err := c.sendMsg(ctx, resp); err != nil {
+				return fmt.Errorf("mpconn: handshake: sending the response: %w", err)
+			}
+			s.step = stepVerdict
+		default:
+			return recvVerdict(ctx, c, false)
 		}
-		return answerChallenge(ctx, c, key)
 	}
-	// The client's challenge is already here: the verdict and the answer
-	// go out together.
-	challenge, err := c.recvMsg(ctx, handshakeMaxLen)
-	if err != nil {
-		return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
-	}
-	resp, aerr := responseTo(key, challenge)
-	if aerr != nil {
-		// As in sequence: the client got its welcome, then its challenge
-		// was refused.
-		if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
-			return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
-		}
-		return aerr
-	}
-	if err := sendBatch(ctx, c, []byte(welcomeMsg), resp); err != nil {
-		return fmt.Errorf("mpconn: handshake: sending the verdict and the response: %w", err)
-	}
-	return recvVerdict(ctx, c, false)
 }
 
 // authenticateClient authenticates the peer of a client, as CPython's

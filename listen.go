@@ -215,6 +215,7 @@ func (l *Listener) serve() {
 	defer l.wg.Done()
 	var delay time.Duration
 	raw := l.acceptFile != nil
+	skip := 0 // (serveRaw)
 	for {
 		var (
 			nc     net.Conn
@@ -242,14 +243,9 @@ func (l *Listener) serve() {
 		}
 		delay = 0
 		if raw {
-			select {
-			case l.slots <- struct{}{}:
-			case <-l.ctx.Done():
-				closeFD(fd)
+			if !l.serveRaw(fd, remote, &skip) {
 				return
 			}
-			l.wg.Add(1)
-			go l.handshakeRaw(fd, remote)
 			continue
 		}
 		c := NewConn(l.wrapTLS(nc), l.opts.Conn)

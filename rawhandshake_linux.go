@@ -71,6 +71,12 @@ type rawHandshake struct {
 	eof  bool
 	pfd  [1]unix.PollFd
 
+	// moveOn: a wait that would block past patience (or with no slot)
+	// returns errMoveOn instead of handing over, and a write that would
+	// block keeps its bytes in out; the Listener's accept loop sets it.
+	moveOn bool
+	out    []byte
+
 	c *Conn // after hand-over
 }
 
@@ -179,6 +185,9 @@ func (h *rawHandshake) wait(ctx context.Context, events int16) error {
 		if !h.deadline.IsZero() && h.deadline.Sub(now) < left {
 			left = h.deadline.Sub(now)
 		}
+		if h.moveOn && (!h.slot || left <= 0 || len(h.out) > 0) {
+			return errMoveOn
+		}
 		if !h.slot || left <= 0 {
 			// The poller path reports a passed deadline properly.
 			return h.handOver()
@@ -216,10 +225,17 @@ func (h *rawHandshake) sendMsgs(ctx context.Context, msgs ...[]byte) error {
 		n := putHeader(hdr[:], int64(len(p)))
 		b = append(append(b, hdr[:n]...), p...)
 	}
+	if len(h.out) > 0 {
+		h.out = append(h.out, b...)
+		return nil
+	}
 	for len(b) > 0 {
 		n, err := unix.Write(h.fd, b)
 		switch {
 		case err == unix.EINTR:
+		case err == unix.EAGAIN && h.moveOn:
+			h.out = append([]byte(nil), b...)
+			return nil
 		case err == unix.EAGAIN:
 			if err := h.wait(ctx, unix.POLLOUT); err != nil {
 				return err
@@ -500,11 +516,14 @@ func (l *Listener) acceptRaw() (fd int, remote net.Addr, err error) {
 	return nfd, sockaddrAddr(sa), nil
 }
 
-// handshakeRaw runs the handshake of an accepted descriptor and delivers
-// the outcome to Accept.
-func (l *Listener) handshakeRaw(fd int, remote net.Addr) {
-	defer l.wg.Done()
-	defer func() { <-l.slots }()
+// serveRaw runs the handshake of an accepted descriptor in the accept
+// loop, as long as the client keeps up: that spares the hand-offs between
+// goroutines. When a receive would wait longer than handshakePatience, or
+// no blocking slot is free, the handshake goes on in a goroutine of its
+// own, as do the next skipAfterSlow ones (so a stream of slow clients
+// costs the accept loop one patience in skipAfterSlow+1). It reports
+// whether the loop should go on.
+func (l *Listener) serveRaw(fd int, remote net.Addr, skip *int) bool {
 	var deadline time.Time
 	if l.opts.HandshakeTimeout > 0 {
 		deadline = time.Now().Add(l.opts.HandshakeTimeout)
@@ -513,18 +532,81 @@ func (l *Listener) handshakeRaw(fd int, remote net.Addr) {
 	if l.network == "unix" {
 		h.local = l.nl.Addr()
 	}
-	err := authenticateServer(l.ctx, h, l.opts.AuthKey, l.opts.AuthDigest)
-	var c *Conn
+	s := &serverAuth{key: l.opts.AuthKey, digest: l.opts.AuthDigest}
+	err := errMoveOn
+	if *skip > 0 {
+		*skip--
+	} else if h.slot {
+		h.moveOn = true
+		err = s.run(l.ctx, h)
+		if errors.Is(err, errMoveOn) {
+			*skip = skipAfterSlow
+		}
+	}
+	if !errors.Is(err, errMoveOn) {
+		l.settle(h, err, false)
+		return true
+	}
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.ctx.Done():
+		h.close()
+		return false
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer func() { <-l.slots }()
+		ctx := l.ctx
+		h.moveOn = false
+		var err error
+		if s.step != stepChallenge || !h.slot || len(h.out) > 0 {
+			// Patience spent: through the poller from here on.
+			err = h.handOver()
+			if err == nil && len(h.out) > 0 {
+				h.c.wr.pending, h.out = h.out, nil
+				err = h.c.sendMsgs(h.ctx(ctx))
+			}
+		}
+		if err == nil {
+			err = s.run(ctx, h)
+		}
+		l.settle(h, err, true)
+	}()
+	return true
+}
+
+// skipAfterSlow is how many handshakes go to goroutines of their own
+// after one that could not finish in the accept loop.
+const skipAfterSlow = 32
+
+// settle delivers the outcome of a handshake to Accept. From the accept
+// loop (wait false) it never blocks: with the queue full, a goroutine
+// waits to deliver.
+func (l *Listener) settle(h *rawHandshake, err error, wait bool) {
+	var a accepted
 	if err == nil {
-		c, err = h.finish()
+		a.c, err = h.finish()
 	}
 	if err != nil {
 		h.close()
-		l.handshakeFailed(remote, err)
+		if l.ctx.Err() != nil {
+			return
+		}
+		a = accepted{err: &HandshakeError{Remote: h.remote, Err: err}}
+	} else {
+		h.done()
+	}
+	if wait || l.queue.tryPush(a) {
+		if wait {
+			l.deliver(a)
+		}
 		return
 	}
-	h.done()
-	l.deliver(accepted{c: c})
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		l.deliver(a)
+	}()
 }
 
-func closeFD(fd int) { unix.Close(fd) }

@@ -18,6 +18,4 @@ func (l *Listener) initRawAccept() {}
 
 func (l *Listener) acceptRaw() (int, net.Addr, error) { panic("unreachable") }
 
-func (l *Listener) handshakeRaw(int, net.Addr) { panic("unreachable") }
-
-func closeFD(int) {}
+func (l *Listener) serveRaw(int, net.Addr, *int) bool { panic("unreachable") }
