@@ -215,7 +215,8 @@ func (l *Listener) serve() {
 	defer l.wg.Done()
 	var delay time.Duration
 	raw := l.acceptFile != nil
-	skip := 0 // (serveRaw)
+	skip := 0    // (serveRaw)
+	hot := false // a client was just served (acceptSoon)
 	for {
 		var (
 			nc     net.Conn
@@ -224,7 +225,14 @@ func (l *Listener) serve() {
 			err    error
 		)
 		if raw {
-			fd, remote, err = l.acceptRaw()
+			ok := false
+			if hot {
+				fd, remote, ok = l.acceptSoon()
+			}
+			if !ok {
+				fd, remote, err = l.acceptRaw()
+			}
+			hot = err == nil
 		} else {
 			nc, err = l.nl.Accept()
 		}

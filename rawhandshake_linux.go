@@ -77,6 +77,8 @@ type rawHandshake struct {
 	moveOn bool
 	out    []byte
 
+	wrote bool // the last call sent: the reply cannot be here yet
+
 	c *Conn // after hand-over
 }
 
@@ -229,6 +231,7 @@ func (h *rawHandshake) sendMsgs(ctx context.Context, msgs ...[]byte) error {
 		h.out = append(h.out, b...)
 		return nil
 	}
+	h.wrote = true
 	for len(b) > 0 {
 		n, err := unix.Write(h.fd, b)
 		switch {
@@ -283,6 +286,17 @@ func (h *rawHandshake) recvMsg(ctx context.Context, max int) ([]byte, error) {
 		if h.w == len(h.buf) {
 			// Cannot happen: a message of at most max bytes fits.
 			return nil, &MessageTooLongError{Len: n, Max: int64(max)}
+		}
+		if h.wrote {
+			// Right after a send, the reply is not here yet: wait
+			// first (a read would only say EAGAIN).
+			h.wrote = false
+			if err := h.wait(ctx, unix.POLLIN); err != nil {
+				return nil, err
+			}
+			if h.c != nil {
+				break
+			}
 		}
 		k, err := unix.Read(h.fd, h.buf[h.w:])
 		switch {
@@ -438,6 +452,7 @@ func dialAuthFast(ctx context.Context, network, addr string, o *DialOptions) (c 
 		deadline = time.Now().Add(cmp.Or(o.HandshakeTimeout, defaultDialHandshakeTimeout))
 	}
 	h := newRawHandshake(fd, network, remote, o.Conn, deadline)
+	h.wrote = true // the challenge comes in reply to the connect
 	if network == "unix" {
 		h.local = &net.UnixAddr{Net: "unix"} // unnamed
 	}
@@ -482,6 +497,48 @@ func (l *Listener) initRawAccept() {
 		l.acceptFile.Close()
 		l.acceptFile = nil
 	}
+}
+
+// acceptSoon accepts a connection that arrives within handshakePatience,
+// waiting with poll(2), a blocking system call, as the handshake does: a
+// Listener that has just served a client likely gets another soon, and
+// this spares waking through the poller. ok is false when none came (or
+// the Listener is closing); the accept loop then waits through the
+// poller. Close waits for this to return (the descriptor is held).
+func (l *Listener) acceptSoon() (fd int, remote net.Addr, ok bool) {
+	var (
+		nfd = -1
+		sa  unix.Sockaddr
+	)
+	l.acceptRC.Control(func(lfd uintptr) {
+		end := time.Now().Add(handshakePatience)
+		pfd := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
+		for l.ctx.Err() == nil {
+			var err error
+			nfd, sa, err = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch err {
+			case nil:
+				return
+			case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
+			default:
+				nfd = -1
+				return // the poller path reports it
+			}
+			nfd = -1
+			left := time.Until(end)
+			if left <= 0 {
+				return
+			}
+			unix.Poll(pfd, int((left+time.Millisecond-1)/time.Millisecond))
+		}
+	})
+	if nfd < 0 {
+		return -1, nil, false
+	}
+	if l.network == "tcp" {
+		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	return nfd, sockaddrAddr(sa), true
 }
 
 // acceptRaw accepts a connection without registering it with the poller;
@@ -609,4 +666,3 @@ func (l *Listener) settle(h *rawHandshake, err error, wait bool) {
 		l.deliver(a)
 	}()
 }
-

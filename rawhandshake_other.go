@@ -16,6 +16,8 @@ func dialAuthFast(context.Context, string, string, *DialOptions) (*Conn, bool, e
 
 func (l *Listener) initRawAccept() {}
 
+func (l *Listener) acceptSoon() (int, net.Addr, bool) { panic("unreachable") }
+
 func (l *Listener) acceptRaw() (int, net.Addr, error) { panic("unreachable") }
 
 func (l *Listener) serveRaw(int, net.Addr, *int) bool { panic("unreachable") }
