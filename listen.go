@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -66,6 +67,9 @@ type Listener struct {
 	// network poller does not know yet; nil otherwise.
 	acceptFile *os.File
 	acceptRC   syscall.RawConn
+	hotBusy    atomic.Bool  // an Accept serves clients itself (acceptHot)
+	hotUntil   atomic.Int64 // until then (UnixNano), the accept loop stands aside
+	hotSkip    int          // acceptHot's handshakeHere count, guarded by hotBusy
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -171,6 +175,11 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, l.closedError()
 	default:
 	}
+	if l.acceptFile != nil && !l.queue.ready() {
+		if a, ok := l.acceptHot(ctx); ok {
+			return l.accepted(a)
+		}
+	}
 	a, ok, err := l.queue.pop(ctx)
 	if err != nil {
 		return nil, &net.OpError{Op: "accept", Net: l.network, Addr: l.nl.Addr(), Err: err}
@@ -178,6 +187,11 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 	if !ok {
 		return nil, l.closedError()
 	}
+	return l.accepted(a)
+}
+
+// accepted is what Accept returns for a.
+func (l *Listener) accepted(a accepted) (*Conn, error) {
 	if a.err != nil {
 		return nil, a.err
 	}
@@ -225,9 +239,12 @@ func (l *Listener) serve() {
 			err    error
 		)
 		if raw {
+			if !l.standAside() {
+				return
+			}
 			ok := false
 			if hot {
-				fd, remote, ok = l.acceptSoon()
+				fd, remote, ok = l.acceptSoon(l.ctx)
 			}
 			if !ok {
 				fd, remote, err = l.acceptRaw()

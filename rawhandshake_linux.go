@@ -505,7 +505,7 @@ func (l *Listener) initRawAccept() {
 // this spares waking through the poller. ok is false when none came (or
 // the Listener is closing); the accept loop then waits through the
 // poller. Close waits for this to return (the descriptor is held).
-func (l *Listener) acceptSoon() (fd int, remote net.Addr, ok bool) {
+func (l *Listener) acceptSoon(ctx context.Context) (fd int, remote net.Addr, ok bool) {
 	var (
 		nfd = -1
 		sa  unix.Sockaddr
@@ -513,7 +513,7 @@ func (l *Listener) acceptSoon() (fd int, remote net.Addr, ok bool) {
 	l.acceptRC.Control(func(lfd uintptr) {
 		end := time.Now().Add(handshakePatience)
 		pfd := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
-		for l.ctx.Err() == nil {
+		for l.ctx.Err() == nil && ctx.Err() == nil {
 			var err error
 			nfd, sa, err = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 			switch err {
@@ -573,14 +573,28 @@ func (l *Listener) acceptRaw() (fd int, remote net.Addr, err error) {
 	return nfd, sockaddrAddr(sa), nil
 }
 
-// serveRaw runs the handshake of an accepted descriptor in the accept
-// loop, as long as the client keeps up: that spares the hand-offs between
-// goroutines. When a receive would wait longer than handshakePatience, or
-// no blocking slot is free, the handshake goes on in a goroutine of its
-// own, as do the next skipAfterSlow ones (so a stream of slow clients
-// costs the accept loop one patience in skipAfterSlow+1). It reports
-// whether the loop should go on.
+// serveRaw serves an accepted descriptor in the accept loop and delivers
+// the outcome to Accept (see handshakeHere). It reports whether the loop
+// should go on.
 func (l *Listener) serveRaw(fd int, remote net.Addr, skip *int) bool {
+	a, finished, ok := l.handshakeHere(fd, remote, skip)
+	if ok && finished && (a.c != nil || a.err != nil) {
+		l.deliverNow(a)
+	}
+	return ok
+}
+
+// handshakeHere runs the handshake of an accepted descriptor in the
+// calling goroutine (the accept loop, or Accept itself), as long as the
+// client keeps up: that spares the hand-offs between goroutines. When a
+// receive would wait longer than handshakePatience, or no blocking slot
+// is free, the handshake goes on in a goroutine of its own, which
+// delivers it to Accept, and so do the next skipAfterSlow ones (so a
+// stream of slow clients costs the caller one patience in
+// skipAfterSlow+1). finished reports the first case, with the outcome in
+// a (empty if the Listener is closing); ok is false when the Listener is
+// closing.
+func (l *Listener) handshakeHere(fd int, remote net.Addr, skip *int) (a accepted, finished, ok bool) {
 	var deadline time.Time
 	if l.opts.HandshakeTimeout > 0 {
 		deadline = time.Now().Add(l.opts.HandshakeTimeout)
@@ -601,14 +615,13 @@ func (l *Listener) serveRaw(fd int, remote net.Addr, skip *int) bool {
 		}
 	}
 	if !errors.Is(err, errMoveOn) {
-		l.settle(h, err, false)
-		return true
+		return l.outcome(h, err), true, true
 	}
 	select {
 	case l.slots <- struct{}{}:
 	case <-l.ctx.Done():
 		h.close()
-		return false
+		return accepted{}, false, false
 	}
 	l.wg.Add(1)
 	go func() {
@@ -628,19 +641,73 @@ func (l *Listener) serveRaw(fd int, remote net.Addr, skip *int) bool {
 		if err == nil {
 			err = s.run(ctx, h)
 		}
-		l.settle(h, err, true)
+		if a := l.outcome(h, err); a.c != nil || a.err != nil {
+			l.deliver(a)
+		}
 	}()
-	return true
+	return accepted{}, false, true
+}
+
+// acceptHot is Accept's own way to a connection when it would wait: as
+// long as clients come within handshakePatience of one another, the
+// goroutine that calls Accept accepts and authenticates them itself
+// (acceptSoon, handshakeHere), and the accept loop stands aside, so that
+// the connection needs no hand-off between goroutines. One Accept at a
+// time does this; ok false means it found nothing in time (or the queue
+// has something): the caller then waits for the queue, fed by the accept
+// loop.
+func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
+	if !l.hotBusy.CompareAndSwap(false, true) {
+		return accepted{}, false
+	}
+	defer func() {
+		l.hotUntil.Store(time.Now().Add(handshakePatience).UnixNano())
+		l.hotBusy.Store(false)
+	}()
+	for !l.queue.ready() {
+		fd, remote, got := l.acceptSoon(ctx)
+		if !got {
+			return accepted{}, false
+		}
+		a, finished, ok := l.handshakeHere(fd, remote, &l.hotSkip)
+		if !ok {
+			return accepted{}, false
+		}
+		if finished && (a.c != nil || a.err != nil) {
+			return a, true
+		}
+	}
+	return accepted{}, false
+}
+
+// standAside waits while an Accept serves clients itself (acceptHot), or
+// did within handshakePatience; false means the Listener is closing.
+func (l *Listener) standAside() bool {
+	for {
+		d := handshakePatience
+		if !l.hotBusy.Load() {
+			d = time.Duration(l.hotUntil.Load() - time.Now().UnixNano())
+			if d <= 0 {
+				return true
+			}
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-l.ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
 }
 
 // skipAfterSlow is how many handshakes go to goroutines of their own
 // after one that could not finish in the accept loop.
 const skipAfterSlow = 32
 
-// settle delivers the outcome of a handshake to Accept. From the accept
-// loop (wait false) it never blocks: with the queue full, a goroutine
-// waits to deliver.
-func (l *Listener) settle(h *rawHandshake, err error, wait bool) {
+// outcome finishes a handshake: the connection, or the error for Accept;
+// nothing when the Listener is closing.
+func (l *Listener) outcome(h *rawHandshake, err error) accepted {
 	var a accepted
 	if err == nil {
 		a.c, err = h.finish()
@@ -648,16 +715,18 @@ func (l *Listener) settle(h *rawHandshake, err error, wait bool) {
 	if err != nil {
 		h.close()
 		if l.ctx.Err() != nil {
-			return
+			return accepted{}
 		}
-		a = accepted{err: &HandshakeError{Remote: h.remote, Err: err}}
-	} else {
-		h.done()
+		return accepted{err: &HandshakeError{Remote: h.remote, Err: err}}
 	}
-	if wait || l.queue.tryPush(a) {
-		if wait {
-			l.deliver(a)
-		}
+	h.done()
+	return a
+}
+
+// deliverNow delivers to Accept from the accept loop, which must not
+// block: with the queue full, a goroutine waits to deliver.
+func (l *Listener) deliverNow(a accepted) {
+	if l.queue.tryPush(a) {
 		return
 	}
 	l.wg.Add(1)

@@ -16,7 +16,11 @@ func dialAuthFast(context.Context, string, string, *DialOptions) (*Conn, bool, e
 
 func (l *Listener) initRawAccept() {}
 
-func (l *Listener) acceptSoon() (int, net.Addr, bool) { panic("unreachable") }
+func (l *Listener) acceptSoon(context.Context) (int, net.Addr, bool) { panic("unreachable") }
+
+func (l *Listener) acceptHot(context.Context) (accepted, bool) { return accepted{}, false }
+
+func (l *Listener) standAside() bool { return true }
 
 func (l *Listener) acceptRaw() (int, net.Addr, error) { panic("unreachable") }
 
