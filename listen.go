@@ -70,6 +70,8 @@ type Listener struct {
 	hotBusy    atomic.Bool  // an Accept serves clients itself (acceptHot)
 	hotUntil   atomic.Int64 // until then (UnixNano), the accept loop stands aside
 	hotSkip    int          // acceptHot's handshakeHere count, guarded by hotBusy
+	wakeFD     int          // eventfd that wakes the accept loop (serveRawLoop)
+	watching   atomic.Bool  // the accept loop waits for clients
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -227,32 +229,13 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // serve accepts connections and starts their handshakes until Close.
 func (l *Listener) serve() {
 	defer l.wg.Done()
+	if l.acceptFile != nil {
+		l.serveRawLoop()
+		return
+	}
 	var delay time.Duration
-	raw := l.acceptFile != nil
-	skip := 0    // (serveRaw)
-	hot := false // a client was just served (acceptSoon)
 	for {
-		var (
-			nc     net.Conn
-			fd     int
-			remote net.Addr
-			err    error
-		)
-		if raw {
-			if !l.standAside() {
-				return
-			}
-			ok := false
-			if hot {
-				fd, remote, ok = l.acceptSoon(l.ctx)
-			}
-			if !ok {
-				fd, remote, err = l.acceptRaw()
-			}
-			hot = err == nil
-		} else {
-			nc, err = l.nl.Accept()
-		}
+		nc, err := l.nl.Accept()
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return
@@ -267,12 +250,6 @@ func (l *Listener) serve() {
 			}
 		}
 		delay = 0
-		if raw {
-			if !l.serveRaw(fd, remote, &skip) {
-				return
-			}
-			continue
-		}
 		c := NewConn(l.wrapTLS(nc), l.opts.Conn)
 		c.network = l.network
 		if l.opts.AuthKey == nil && l.opts.TLSConfig == nil {
@@ -338,9 +315,11 @@ func (l *Listener) Close() error {
 		}
 		err = l.nl.Close()
 		if l.acceptFile != nil {
+			l.closeRaw(false) // wake the accept loop first
 			l.acceptFile.Close()
 		}
 		l.wg.Wait()
+		l.closeRaw(true)
 		if l.path != "" {
 			os.Remove(l.path)
 		}

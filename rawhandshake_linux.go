@@ -492,11 +492,19 @@ func (l *Listener) initRawAccept() {
 	if dfd < 0 {
 		return
 	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(dfd)
+		return
+	}
 	l.acceptFile = os.NewFile(uintptr(dfd), "listener")
 	if l.acceptRC, err = l.acceptFile.SyscallConn(); err != nil {
 		l.acceptFile.Close()
 		l.acceptFile = nil
+		unix.Close(efd)
+		return
 	}
+	l.wakeFD = efd
 }
 
 // acceptSoon accepts a connection that arrives within handshakePatience,
@@ -506,25 +514,20 @@ func (l *Listener) initRawAccept() {
 // the Listener is closing); the accept loop then waits through the
 // poller. Close waits for this to return (the descriptor is held).
 func (l *Listener) acceptSoon(ctx context.Context) (fd int, remote net.Addr, ok bool) {
-	var (
-		nfd = -1
-		sa  unix.Sockaddr
-	)
+	fd = -1
 	l.acceptRC.Control(func(lfd uintptr) {
 		end := time.Now().Add(handshakePatience)
 		pfd := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
 		for l.ctx.Err() == nil && ctx.Err() == nil {
 			var err error
-			nfd, sa, err = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			switch err {
-			case nil:
+			var got bool
+			fd, remote, err, got = l.accept4(int(lfd))
+			if got {
+				if err != nil {
+					fd = -1 // the accept loop meets and reports it
+				}
 				return
-			case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
-			default:
-				nfd = -1
-				return // the poller path reports it
 			}
-			nfd = -1
 			left := time.Until(end)
 			if left <= 0 {
 				return
@@ -532,45 +535,7 @@ func (l *Listener) acceptSoon(ctx context.Context) (fd int, remote net.Addr, ok 
 			unix.Poll(pfd, int((left+time.Millisecond-1)/time.Millisecond))
 		}
 	})
-	if nfd < 0 {
-		return -1, nil, false
-	}
-	if l.network == "tcp" {
-		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	}
-	return nfd, sockaddrAddr(sa), true
-}
-
-// acceptRaw accepts a connection without registering it with the poller;
-// it waits for one through the poller.
-func (l *Listener) acceptRaw() (fd int, remote net.Addr, err error) {
-	var (
-		nfd  int
-		sa   unix.Sockaddr
-		aerr error
-	)
-	err = l.acceptRC.Read(func(lfd uintptr) bool {
-		for {
-			nfd, sa, aerr = unix.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			switch aerr {
-			case unix.EINTR, unix.ECONNABORTED:
-				continue
-			case unix.EAGAIN:
-				return false
-			}
-			return true
-		}
-	})
-	if err != nil {
-		return -1, nil, err
-	}
-	if aerr != nil {
-		return -1, nil, os.NewSyscallError("accept4", aerr)
-	}
-	if l.network == "tcp" {
-		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	}
-	return nfd, sockaddrAddr(sa), nil
+	return fd, remote, fd >= 0
 }
 
 // serveRaw serves an accepted descriptor in the accept loop and delivers
@@ -660,6 +625,9 @@ func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
 	if !l.hotBusy.CompareAndSwap(false, true) {
 		return accepted{}, false
 	}
+	if l.watching.Load() {
+		l.wake() // stand aside
+	}
 	defer func() {
 		l.hotUntil.Store(time.Now().Add(handshakePatience).UnixNano())
 		l.hotBusy.Store(false)
@@ -680,25 +648,122 @@ func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
 	return accepted{}, false
 }
 
-// standAside waits while an Accept serves clients itself (acceptHot), or
-// did within handshakePatience; false means the Listener is closing.
-func (l *Listener) standAside() bool {
-	for {
-		d := handshakePatience
-		if !l.hotBusy.Load() {
-			d = time.Duration(l.hotUntil.Load() - time.Now().UnixNano())
-			if d <= 0 {
-				return true
+// serveRawLoop is the accept loop of a raw-accepting Listener. It waits
+// for clients with poll(2), a blocking system call, on the listening
+// socket and an eventfd, not through the runtime's poller: so it holds a
+// thread (one per such Listener, as CPython's accept does), but an
+// arriving client wakes this thread alone. While an Accept serves clients
+// itself (acceptHot) it watches only the eventfd, for at most
+// handshakePatience at a time.
+func (l *Listener) serveRawLoop() {
+	skip := 0
+	var delay time.Duration
+	for l.ctx.Err() == nil {
+		var (
+			fd     = -1
+			remote net.Addr
+			err    error
+		)
+		l.acceptRC.Control(func(lfd uintptr) { fd, remote, err = l.watch(int(lfd)) })
+		if l.ctx.Err() != nil {
+			if fd >= 0 {
+				unix.Close(fd)
 			}
+			return
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-l.ctx.Done():
-			t.Stop()
-			return false
+		if err != nil {
+			// Out of descriptors or similar: wait and retry.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-l.ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		delay = 0
+		if fd >= 0 && !l.serveRaw(fd, remote, &skip) {
+			return
 		}
 	}
+}
+
+// watch waits for a client on the listening descriptor lfd and accepts
+// it; fd is -1 when it returns without one (woken, or after standing
+// aside for an Accept that serves clients itself).
+func (l *Listener) watch(lfd int) (fd int, remote net.Addr, err error) {
+	var pfd [2]unix.PollFd
+	pfd[0] = unix.PollFd{Fd: int32(l.wakeFD), Events: unix.POLLIN}
+	if d := time.Duration(l.hotUntil.Load() - time.Now().UnixNano()); d > 0 || l.hotBusy.Load() {
+		d = min(max(d, 0), handshakePatience)
+		if d < time.Millisecond {
+			d = time.Millisecond
+		}
+		unix.Poll(pfd[:1], int(d/time.Millisecond))
+		l.drainWake()
+		return -1, nil, nil
+	}
+	if fd, remote, err, ok := l.accept4(lfd); ok {
+		return fd, remote, err
+	}
+	l.watching.Store(true)
+	if !l.hotBusy.Load() && l.ctx.Err() == nil {
+		pfd[1] = unix.PollFd{Fd: int32(lfd), Events: unix.POLLIN}
+		unix.Poll(pfd[:], -1)
+	}
+	l.watching.Store(false)
+	l.drainWake()
+	if l.ctx.Err() != nil || l.hotBusy.Load() {
+		return -1, nil, nil
+	}
+	fd, remote, err, _ = l.accept4(lfd)
+	return fd, remote, err
+}
+
+// accept4 accepts a connection on lfd without waiting; ok is false when
+// there is none.
+func (l *Listener) accept4(lfd int) (fd int, remote net.Addr, err error, ok bool) {
+	for {
+		nfd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+			if l.network == "tcp" {
+				unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+			}
+			return nfd, sockaddrAddr(sa), nil, true
+		case unix.EINTR, unix.ECONNABORTED:
+			continue
+		case unix.EAGAIN:
+			return -1, nil, nil, false
+		}
+		return -1, nil, os.NewSyscallError("accept4", err), true
+	}
+}
+
+// wake wakes the accept loop out of watch.
+func (l *Listener) wake() {
+	var one = [8]byte{1}
+	unix.Write(l.wakeFD, one[:])
+}
+
+func (l *Listener) drainWake() {
+	var b [8]byte
+	unix.Read(l.wakeFD, b[:])
+}
+
+// closeRaw wakes the accept loop for Close (before the listening
+// descriptor is closed), and releases the eventfd once the loop is over.
+func (l *Listener) closeRaw(loopDone bool) {
+	if l.acceptFile == nil {
+		return
+	}
+	if !loopDone {
+		l.wake()
+		return
+	}
+	unix.Close(l.wakeFD)
 }
 
 // skipAfterSlow is how many handshakes go to goroutines of their own

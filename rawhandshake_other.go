@@ -20,8 +20,8 @@ func (l *Listener) acceptSoon(context.Context) (int, net.Addr, bool) { panic("un
 
 func (l *Listener) acceptHot(context.Context) (accepted, bool) { return accepted{}, false }
 
-func (l *Listener) standAside() bool { return true }
+func (l *Listener) serveRawLoop() { panic("unreachable") }
 
-func (l *Listener) acceptRaw() (int, net.Addr, error) { panic("unreachable") }
+func (l *Listener) closeRaw(bool) {}
 
 func (l *Listener) serveRaw(int, net.Addr, *int) bool { panic("unreachable") }
