@@ -541,8 +541,8 @@ func (l *Listener) acceptSoon(ctx context.Context) (fd int, remote net.Addr, ok 
 // serveRaw serves an accepted descriptor in the accept loop and delivers
 // the outcome to Accept (see handshakeHere). It reports whether the loop
 // should go on.
-func (l *Listener) serveRaw(fd int, remote net.Addr, skip *int) bool {
-	a, finished, ok := l.handshakeHere(fd, remote, skip)
+func (l *Listener) serveRaw(fd int, remote net.Addr) bool {
+	a, finished, ok := l.handshakeHere(fd, remote)
 	if ok && finished && (a.c != nil || a.err != nil) {
 		l.deliverNow(a)
 	}
@@ -554,12 +554,12 @@ func (l *Listener) serveRaw(fd int, remote net.Addr, skip *int) bool {
 // client keeps up: that spares the hand-offs between goroutines. When a
 // receive would wait longer than handshakePatience, or no blocking slot
 // is free, the handshake goes on in a goroutine of its own, which
-// delivers it to Accept, and so do the next skipAfterSlow ones (so a
-// stream of slow clients costs the caller one patience in
-// skipAfterSlow+1). finished reports the first case, with the outcome in
-// a (empty if the Listener is closing); ok is false when the Listener is
-// closing.
-func (l *Listener) handshakeHere(fd int, remote net.Addr, skip *int) (a accepted, finished, ok bool) {
+// delivers it to Accept; so do all handshakes while any such goroutine
+// is busy (a backlog of slow clients), so that slow clients cost the
+// caller one patience each only when they come one at a time. finished
+// reports the first case, with the outcome in a (empty if the Listener
+// is closing); ok is false when the Listener is closing.
+func (l *Listener) handshakeHere(fd int, remote net.Addr) (a accepted, finished, ok bool) {
 	var deadline time.Time
 	if l.opts.HandshakeTimeout > 0 {
 		deadline = time.Now().Add(l.opts.HandshakeTimeout)
@@ -570,14 +570,9 @@ func (l *Listener) handshakeHere(fd int, remote net.Addr, skip *int) (a accepted
 	}
 	s := &serverAuth{key: l.opts.AuthKey, digest: l.opts.AuthDigest}
 	err := errMoveOn
-	if *skip > 0 {
-		*skip--
-	} else if h.slot {
+	if h.slot && len(l.slots) == 0 {
 		h.moveOn = true
 		err = s.run(l.ctx, h)
-		if errors.Is(err, errMoveOn) {
-			*skip = skipAfterSlow
-		}
 	}
 	if !errors.Is(err, errMoveOn) {
 		return l.outcome(h, err), true, true
@@ -594,14 +589,12 @@ func (l *Listener) handshakeHere(fd int, remote net.Addr, skip *int) (a accepted
 		defer func() { <-l.slots }()
 		ctx := l.ctx
 		h.moveOn = false
-		var err error
-		if s.step != stepChallenge || !h.slot || len(h.out) > 0 {
-			// Patience spent: through the poller from here on.
-			err = h.handOver()
-			if err == nil && len(h.out) > 0 {
-				h.c.wr.pending, h.out = h.out, nil
-				err = h.c.sendMsgs(h.ctx(ctx))
-			}
+		// Through the poller from here on: the client is slow, or others
+		// are.
+		err := h.handOver()
+		if err == nil && len(h.out) > 0 {
+			h.c.wr.pending, h.out = h.out, nil
+			err = h.c.sendMsgs(h.ctx(ctx))
 		}
 		if err == nil {
 			err = s.run(ctx, h)
@@ -618,26 +611,35 @@ func (l *Listener) handshakeHere(fd int, remote net.Addr, skip *int) (a accepted
 // goroutine that calls Accept accepts and authenticates them itself
 // (acceptSoon, handshakeHere), and the accept loop stands aside, so that
 // the connection needs no hand-off between goroutines. One Accept at a
-// time does this; ok false means it found nothing in time (or the queue
-// has something): the caller then waits for the queue, fed by the accept
-// loop.
+// time does this, and only while no handshake runs in a goroutine; ok
+// false means it found nothing in time (or the queue has something): the
+// caller then waits for the queue, fed by the accept loop.
 func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
-	if !l.hotBusy.CompareAndSwap(false, true) {
+	// Not while handshakes run in goroutines: their outcomes come
+	// through the queue, which Accept must not leave waiting.
+	if len(l.slots) > 0 || !l.hotBusy.CompareAndSwap(false, true) {
 		return accepted{}, false
 	}
 	if l.watching.Load() {
 		l.wake() // stand aside
 	}
 	defer func() {
-		l.hotUntil.Store(time.Now().Add(handshakePatience).UnixNano())
+		if ok {
+			// Likely back soon: the accept loop goes on standing aside.
+			l.hotUntil.Store(time.Now().Add(handshakePatience).UnixNano())
+			l.hotBusy.Store(false)
+			return
+		}
+		l.hotUntil.Store(0)
 		l.hotBusy.Store(false)
+		l.wake() // the accept loop takes over now
 	}()
-	for !l.queue.ready() {
+	for !l.queue.ready() && len(l.slots) == 0 {
 		fd, remote, got := l.acceptSoon(ctx)
 		if !got {
 			return accepted{}, false
 		}
-		a, finished, ok := l.handshakeHere(fd, remote, &l.hotSkip)
+		a, finished, ok := l.handshakeHere(fd, remote)
 		if !ok {
 			return accepted{}, false
 		}
@@ -656,7 +658,6 @@ func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
 // itself (acceptHot) it watches only the eventfd, for at most
 // handshakePatience at a time.
 func (l *Listener) serveRawLoop() {
-	skip := 0
 	var delay time.Duration
 	for l.ctx.Err() == nil {
 		var (
@@ -684,7 +685,7 @@ func (l *Listener) serveRawLoop() {
 			continue
 		}
 		delay = 0
-		if fd >= 0 && !l.serveRaw(fd, remote, &skip) {
+		if fd >= 0 && !l.serveRaw(fd, remote) {
 			return
 		}
 	}
@@ -765,10 +766,6 @@ func (l *Listener) closeRaw(loopDone bool) {
 	}
 	unix.Close(l.wakeFD)
 }
-
-// skipAfterSlow is how many handshakes go to goroutines of their own
-// after one that could not finish in the accept loop.
-const skipAfterSlow = 32
 
 // outcome finishes a handshake: the connection, or the error for Accept;
 // nothing when the Listener is closing.

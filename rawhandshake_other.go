@@ -23,5 +23,3 @@ func (l *Listener) acceptHot(context.Context) (accepted, bool) { return accepted
 func (l *Listener) serveRawLoop() { panic("unreachable") }
 
 func (l *Listener) closeRaw(bool) {}
-
-func (l *Listener) serveRaw(int, net.Addr, *int) bool { panic("unreachable") }
