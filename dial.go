@@ -40,6 +40,22 @@ type DialOptions struct {
 // Dial connects to the Listener at address (see [ParseAddress] for the
 // forms) and, with an AuthKey, authenticates. ctx bounds the connect and
 // the handshake.
+//
+// The handshake is pipelined: Dial sends its own challenge right behind
+// its response to the Listener's, as one write, without waiting for the
+// verdict (the bytes in each direction are those of CPython's Client, in
+// the same order). A Listener that rejects the response may drop the
+// connection with that challenge unread, and the kernel may then report
+// a reset (or an end of stream) instead of the "#FAILURE#" verdict: Dial
+// reports that as the rejection, an [*AuthError] whose Err is the I/O
+// error.
+//
+// On Linux, without TLS, to a Unix socket or a TCP address given as an IP
+// address, the authenticating Dial connects and runs the handshake before
+// the socket joins Go's network poller, waiting with poll(2) in the
+// calling thread (at most 8 such handshakes at once in the process, each
+// for at most 5 ms; then the usual way). Cancelling ctx is then noticed
+// when the current wait ends.
 func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error) {
 	var o DialOptions
 	if opts != nil {

@@ -32,8 +32,12 @@ type ListenOptions struct {
 	AuthDigest string
 
 	// HandshakeTimeout bounds each client's handshake. Zero means 10
-	// seconds; negative means no limit. Handshakes run concurrently, off
-	// the accept path, so a silent client delays no one else.
+	// seconds; negative means no limit. A client that keeps up is
+	// authenticated on the accept path (on Linux, possibly in the
+	// goroutine that calls Accept); one that makes the handshake wait
+	// more than a few milliseconds goes on in a goroutine of its own, and
+	// while any does, handshakes run concurrently, off the accept path,
+	// so a silent client delays the others by a few milliseconds at most.
 	HandshakeTimeout time.Duration
 
 	// Backlog is the length of the kernel's queue of pending connections.
@@ -69,7 +73,6 @@ type Listener struct {
 	acceptRC   syscall.RawConn
 	hotBusy    atomic.Bool  // an Accept serves clients itself (acceptHot)
 	hotUntil   atomic.Int64 // until then (UnixNano), the accept loop stands aside
-	hotSkip    int          // acceptHot's handshakeHere count, guarded by hotBusy
 	wakeFD     int          // eventfd that wakes the accept loop (serveRawLoop)
 	watching   atomic.Bool  // the accept loop waits for clients
 
@@ -166,6 +169,12 @@ func (l *Listener) LastAccepted() net.Addr {
 
 // Accept waits for the next connection. With an AuthKey, the connection
 // has passed the handshake.
+//
+// On Linux, with an AuthKey and no TLS, an Accept that would wait
+// accepts and authenticates clients itself while they keep coming (see
+// rawhandshake_linux.go), which spares a hand-off between goroutines; it
+// may then block in a system call for up to 5 ms at a time, and notices
+// ctx's cancellation between such waits.
 //
 // A client that fails the handshake (a wrong key, a timeout, a protocol
 // error) makes Accept return a *HandshakeError; the Listener keeps

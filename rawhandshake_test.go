@@ -298,7 +298,6 @@ func TestAuthDialsBeforeAccept(t *testing.T) {
 			ctx := authTestCtx(t)
 			l := listenerFor(t, network, key)
 			const n = maxQueued + 8
-			var cs []*Conn
 			for i := range n {
 				c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: key})
 				if err != nil {
@@ -308,7 +307,6 @@ func TestAuthDialsBeforeAccept(t *testing.T) {
 				if err := c.SendBytes(ctx, []byte{byte(i)}); err != nil {
 					t.Fatal(err)
 				}
-				cs = append(cs, c)
 			}
 			seen := make(map[byte]bool)
 			for i := range n {
