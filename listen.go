@@ -85,6 +85,7 @@ type Listener struct {
 	closeOnce sync.Once
 	mu        sync.Mutex
 	last      net.Addr
+	closing   bool // Close has begun: no more work joins wg (acceptHot)
 }
 
 type accepted struct {
@@ -318,6 +319,9 @@ func (l *Listener) deliver(a accepted) {
 func (l *Listener) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closing = true
+		l.mu.Unlock()
 		l.cancel()
 		for _, c := range l.queue.close() {
 			c.Close()

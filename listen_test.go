@@ -3,6 +3,7 @@ package mpconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -112,54 +113,66 @@ func TestListenTCPReportsPort(t *testing.T) {
 }
 
 func TestListenDialEveryFamily(t *testing.T) {
-	for _, addr := range []string{"", "127.0.0.1:0", filepath.Join(t.TempDir(), "sock"), "@mpconn-test-" + t.Name()} {
-		t.Run(addr, func(t *testing.T) {
-			ctx := testCtx(t)
-			l, err := Listen(addr, &ListenOptions{Backlog: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if l.LastAccepted() != nil {
-				t.Error("LastAccepted before any accept")
-			}
-			errc := make(chan error, 1)
-			go func() {
-				c, err := Dial(ctx, l.Address(), nil)
+	for _, key := range [][]byte{nil, []byte("k")} {
+		for _, addr := range []string{"", "127.0.0.1:0", filepath.Join(t.TempDir(), fmt.Sprintf("sock%d", len(key))), fmt.Sprintf("@mpconn-test-%s-%d", t.Name(), len(key))} {
+			t.Run(fmt.Sprintf("auth=%v/%s", key != nil, addr), func(t *testing.T) {
+				ctx := testCtx(t)
+				l, err := Listen(addr, &ListenOptions{Backlog: 1, AuthKey: key})
 				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+				if l.LastAccepted() != nil {
+					t.Error("LastAccepted before any accept")
+				}
+				errc := make(chan error, 1)
+				local := make(chan net.Addr, 1)
+				go func() {
+					c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: key})
+					if err != nil {
+						errc <- err
+						return
+					}
+					defer c.Close()
+					local <- c.LocalAddr()
+					if err := c.SendBytes(ctx, []byte("ping")); err != nil {
+						errc <- err
+						return
+					}
+					m, err := c.RecvBytes(ctx)
+					if err == nil && string(m) != "pong" {
+						err = errors.New("bad reply " + string(m))
+					}
 					errc <- err
-					return
+				}()
+				c, err := l.Accept(ctx)
+				if err != nil {
+					t.Fatal(err)
 				}
 				defer c.Close()
-				if err := c.SendBytes(ctx, []byte("ping")); err != nil {
-					errc <- err
-					return
+				if m, err := c.RecvBytes(ctx); err != nil || string(m) != "ping" {
+					t.Fatal(m, err)
 				}
-				m, err := c.RecvBytes(ctx)
-				if err == nil && string(m) != "pong" {
-					err = errors.New("bad reply " + string(m))
+				c.SendBytes(ctx, []byte("pong"))
+				if err := <-errc; err != nil {
+					t.Fatal(err)
 				}
-				errc <- err
-			}()
-			c, err := l.Accept(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if m, err := c.RecvBytes(ctx); err != nil || string(m) != "ping" {
-				t.Fatal(m, err)
-			}
-			c.SendBytes(ctx, []byte("pong"))
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
-			if l.LastAccepted() == nil {
-				t.Error("LastAccepted is nil after an accept")
-			}
-			if strings.Contains(addr, ":") && l.LastAccepted().String() != c.RemoteAddr().String() {
-				t.Errorf("LastAccepted %v, RemoteAddr %v", l.LastAccepted(), c.RemoteAddr())
-			}
-		})
+				if l.LastAccepted() == nil {
+					t.Error("LastAccepted is nil after an accept")
+				}
+				if la := <-local; la == nil || la.Network() != c.LocalAddr().Network() {
+					t.Errorf("client LocalAddr %v, server LocalAddr %v", la, c.LocalAddr())
+				} else if strings.Contains(addr, ":") && la.String() != c.RemoteAddr().String() {
+					t.Errorf("client LocalAddr %v, server RemoteAddr %v", la, c.RemoteAddr())
+				}
+				if strings.Contains(addr, ":") && l.LastAccepted().String() != c.RemoteAddr().String() {
+					t.Errorf("LastAccepted %v, RemoteAddr %v", l.LastAccepted(), c.RemoteAddr())
+				}
+				if !strings.Contains(addr, ":") && c.LocalAddr().String() != l.Addr().String() {
+					t.Errorf("server LocalAddr %v, listener %v", c.LocalAddr(), l.Addr())
+				}
+			})
+		}
 	}
 }
 

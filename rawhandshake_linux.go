@@ -620,6 +620,16 @@ func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
 	if len(l.slots) > 0 || !l.hotBusy.CompareAndSwap(false, true) {
 		return accepted{}, false
 	}
+	// Close waits for this, as for the accept loop.
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		l.hotBusy.Store(false)
+		return accepted{}, false
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	defer l.wg.Done()
 	if l.watching.Load() {
 		l.wake() // stand aside
 	}
@@ -743,7 +753,8 @@ func (l *Listener) accept4(lfd int) (fd int, remote net.Addr, err error, ok bool
 	}
 }
 
-// wake wakes the accept loop out of watch.
+// wake wakes the accept loop out of watch. (The accept loop and
+// acceptHot, its callers, are done before Close closes the eventfd.)
 func (l *Listener) wake() {
 	var one = [8]byte{1}
 	unix.Write(l.wakeFD, one[:])
