@@ -177,40 +177,64 @@ func TestListenDialEveryFamily(t *testing.T) {
 }
 
 func TestListenerCloseUnblocksAccept(t *testing.T) {
-	l, err := Listen("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { _, err := l.Accept(context.Background()); errc <- err }()
-	time.Sleep(20 * time.Millisecond)
-	l.Close()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("got %v", err)
+	for _, key := range [][]byte{nil, []byte("k")} {
+		// (With a key, on Linux, Accept first serves clients itself for
+		// a few milliseconds, then waits for the accept loop.)
+		for _, pause := range []time.Duration{0, time.Millisecond, 20 * time.Millisecond} {
+			t.Run(fmt.Sprintf("auth=%v/%v", key != nil, pause), func(t *testing.T) {
+				l, err := Listen("", &ListenOptions{AuthKey: key})
+				if err != nil {
+					t.Fatal(err)
+				}
+				errc := make(chan error, 1)
+				go func() { _, err := l.Accept(context.Background()); errc <- err }()
+				time.Sleep(pause)
+				l.Close()
+				select {
+				case err := <-errc:
+					if !errors.Is(err, net.ErrClosed) {
+						t.Fatalf("got %v", err)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("Accept still blocked after Close")
+				}
+				if _, err := l.Accept(context.Background()); !errors.Is(err, net.ErrClosed) {
+					t.Fatalf("accept after close: %v", err)
+				}
+				if err := l.Close(); err != nil {
+					t.Fatalf("second Close: %v", err)
+				}
+			})
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Accept still blocked after Close")
-	}
-	if _, err := l.Accept(context.Background()); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("accept after close: %v", err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
 	}
 }
 
 func TestAcceptContext(t *testing.T) {
-	l, err := Listen("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := l.Accept(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v", err)
+	for _, key := range [][]byte{nil, []byte("k")} {
+		l, err := Listen("", &ListenOptions{AuthKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		for _, d := range []time.Duration{time.Millisecond, 20 * time.Millisecond} {
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			if _, err := l.Accept(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("auth=%v, %v: got %v", key != nil, d, err)
+			}
+		}
+		// The Listener still works.
+		ctx := testCtx(t)
+		go func() {
+			if c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: key}); err == nil {
+				c.Close()
+			}
+		}()
+		c, err := l.Accept(ctx)
+		if err != nil {
+			t.Fatalf("auth=%v: Accept after timeouts: %v", key != nil, err)
+		}
+		c.Close()
 	}
 }
 
