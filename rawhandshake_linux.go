@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -466,6 +468,7 @@ func dialAuthFast(ctx context.Context, network, addr string, o *DialOptions) (c 
 		return nil, true, &net.OpError{Op: "dial", Net: network, Addr: remote, Err: err}
 	}
 	h.done()
+	yieldSometimes()
 	return c, true, nil
 }
 
@@ -636,7 +639,7 @@ func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
 	defer func() {
 		if ok {
 			// Likely back soon: the accept loop goes on standing aside.
-			l.hotUntil.Store(time.Now().Add(handshakePatience).UnixNano())
+			l.hotUntil.Store(time.Now().Add(standAside).UnixNano())
 			l.hotBusy.Store(false)
 			return
 		}
@@ -654,19 +657,43 @@ func (l *Listener) acceptHot(ctx context.Context) (a accepted, ok bool) {
 			return accepted{}, false
 		}
 		if finished && (a.c != nil || a.err != nil) {
+			yieldSometimes()
 			return a, true
 		}
 	}
 	return accepted{}, false
 }
 
+// lastYield is when yieldSometimes last yielded (UnixNano).
+var lastYield atomic.Int64
+
+// yieldSometimes yields to the scheduler every few milliseconds. A
+// goroutine that authenticates one connection after another in blocking
+// system calls never parks; after 10 ms the runtime's monitor thread
+// preempts it, takes its P back, and goes back to polling every 20 µs. A
+// yield counts as a new scheduling and spares that.
+func yieldSometimes() {
+	now := time.Now().UnixNano()
+	if last := lastYield.Load(); now-last > int64(5*time.Millisecond) && lastYield.CompareAndSwap(last, now) {
+		runtime.Gosched()
+	}
+}
+
+// standAside is how long the accept loop leaves the listening socket to
+// an Accept that has just served a client itself (acceptHot), for the
+// next Accept call to find it. A longer time spares the runtime work (the
+// loop waits in a system call, whose P the runtime's monitor takes back,
+// after which it polls every 20 µs for a while), but a client that comes
+// while no Accept is called may wait that long for its challenge.
+const standAside = 20 * time.Millisecond
+
 // serveRawLoop is the accept loop of a raw-accepting Listener. It waits
 // for clients with poll(2), a blocking system call, on the listening
 // socket and an eventfd, not through the runtime's poller: so it holds a
 // thread (one per such Listener, as CPython's accept does), but an
 // arriving client wakes this thread alone. While an Accept serves clients
-// itself (acceptHot) it watches only the eventfd, for at most
-// handshakePatience at a time.
+// itself (acceptHot), and for standAside after, it watches only the
+// eventfd.
 func (l *Listener) serveRawLoop() {
 	var delay time.Duration
 	for l.ctx.Err() == nil {
@@ -708,7 +735,7 @@ func (l *Listener) watch(lfd int) (fd int, remote net.Addr, err error) {
 	var pfd [2]unix.PollFd
 	pfd[0] = unix.PollFd{Fd: int32(l.wakeFD), Events: unix.POLLIN}
 	if d := time.Duration(l.hotUntil.Load() - time.Now().UnixNano()); d > 0 || l.hotBusy.Load() {
-		d = min(max(d, 0), handshakePatience)
+		d = min(max(d, 0), standAside)
 		if d < time.Millisecond {
 			d = time.Millisecond
 		}
