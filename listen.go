@@ -175,7 +175,9 @@ func (l *Listener) LastAccepted() net.Addr {
 // accepts and authenticates clients itself while they keep coming (see
 // rawhandshake_linux.go), which spares a hand-off between goroutines; it
 // may then block in a system call for up to 5 ms at a time, and notices
-// ctx's cancellation between such waits.
+// ctx's cancellation between such waits. After it returns, the Listener
+// leaves the next client to the next Accept call for up to 20 ms before
+// it authenticates it by itself.
 //
 // A client that fails the handshake (a wrong key, a timeout, a protocol
 // error) makes Accept return a *HandshakeError; the Listener keeps
