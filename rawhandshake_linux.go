@@ -73,6 +73,12 @@ type rawHandshake struct {
 	eof  bool
 	pfd  [1]unix.PollFd
 
+	// Unix sockets: descriptors received (fdq, at stream offsets counted
+	// in total, the bytes read so far), and recvmsg's control buffer.
+	total int64
+	fdq   []fdBatch
+	oob   []byte
+
 	// moveOn: a wait that would block past patience (or with no slot)
 	// returns errMoveOn instead of handing over, and a write that would
 	// block keeps its bytes in out; the Listener's accept loop sets it.
@@ -140,6 +146,22 @@ func (h *rawHandshake) handOver() error {
 		c.rd.w = copy(c.rd.buf, h.buf[h.r:h.w])
 	}
 	c.rd.eof = h.eof
+	if len(h.fdq) > 0 {
+		// Into the Conn's queue, at their places relative to the bytes
+		// handed over (which lie before the Conn's own reads).
+		h.pruneFDs(h.total - int64(h.w-h.r))
+		if u, ok := c.t.(*unixTransport); ok {
+			u.mu.Lock()
+			for _, b := range h.fdq {
+				b.pos -= h.total
+				u.queue = append(u.queue, b)
+			}
+			u.mu.Unlock()
+		} else {
+			h.pruneFDs(h.total + 1)
+		}
+		h.fdq = nil
+	}
 	h.r, h.w = 0, 0
 	h.c = c
 	return nil
@@ -166,6 +188,7 @@ func (h *rawHandshake) done() {
 // close closes the connection after a failed handshake.
 func (h *rawHandshake) close() {
 	h.done()
+	h.pruneFDs(h.total + 1)
 	if h.c != nil {
 		h.c.Close()
 	} else if h.fd >= 0 {
@@ -272,6 +295,9 @@ func (h *rawHandshake) recvMsg(ctx context.Context, max int) ([]byte, error) {
 			if int64(h.w-h.r-hlen) >= n {
 				p := append([]byte(nil), h.buf[h.r+hlen:h.r+hlen+int(n)]...)
 				h.r += hlen + int(n)
+				if len(h.fdq) > 0 {
+					h.pruneFDs(h.total - int64(h.w-h.r))
+				}
 				return p, nil
 			}
 		}
@@ -300,7 +326,7 @@ func (h *rawHandshake) recvMsg(ctx context.Context, max int) ([]byte, error) {
 				break
 			}
 		}
-		k, err := unix.Read(h.fd, h.buf[h.w:])
+		k, err := h.read(h.buf[h.w:])
 		switch {
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
@@ -319,6 +345,51 @@ func (h *rawHandshake) recvMsg(ctx context.Context, max int) ([]byte, error) {
 		}
 	}
 	return h.c.recvMsg(h.ctx(ctx), max)
+}
+
+// read makes one read. On a Unix socket it is a recvmsg that keeps the
+// descriptors coming along (SendFile, CPython's send_handle), which a
+// peer may send right behind its last handshake message: they go to the
+// Conn at hand-over, with their place in the stream. Descriptors that
+// came with handshake bytes are closed.
+func (h *rawHandshake) read(p []byte) (int, error) {
+	if h.network != "unix" {
+		return unix.Read(h.fd, p)
+	}
+	if h.oob == nil {
+		h.oob = make([]byte, oobSize)
+	}
+	n, oobn, flags, _, err := unix.Recvmsg(h.fd, p, h.oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return 0, err
+	}
+	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
+		var fds []int
+		if msgs, err := unix.ParseSocketControlMessage(h.oob[:oobn]); err == nil {
+			for i := range msgs {
+				if msgs[i].Header.Level == unix.SOL_SOCKET && msgs[i].Header.Type == unix.SCM_RIGHTS {
+					got, _ := unix.ParseUnixRights(&msgs[i])
+					fds = append(fds, got...)
+				}
+			}
+		}
+		if n == 0 {
+			closeFDs(fds)
+		} else if len(fds) > 0 || flags&unix.MSG_CTRUNC != 0 {
+			h.fdq = append(h.fdq, fdBatch{pos: h.total + int64(n) - 1, fds: fds, truncated: flags&unix.MSG_CTRUNC != 0})
+		}
+	}
+	h.total += int64(n)
+	return n, nil
+}
+
+// pruneFDs closes the descriptors that came with bytes the handshake has
+// consumed (stream offsets before consumed).
+func (h *rawHandshake) pruneFDs(consumed int64) {
+	for len(h.fdq) > 0 && h.fdq[0].pos < consumed {
+		closeFDs(h.fdq[0].fds)
+		h.fdq = h.fdq[1:]
+	}
 }
 
 func (h *rawHandshake) msgBuffered() bool {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -322,5 +325,64 @@ func TestAuthDialsBeforeAccept(t *testing.T) {
 				seen[m[0]] = true
 			}
 		})
+	}
+}
+
+// TestAuthSendFileRightAway: a descriptor sent the moment Dial returns
+// (so that it may arrive with the client's verdict) reaches the accepted
+// Conn: the Listener must not lose it in the handshake's reads.
+func TestAuthSendFileRightAway(t *testing.T) {
+	key := []byte("fd")
+	for i := range 20 {
+		ctx := authTestCtx(t)
+		l := listenerFor(t, "unix", key)
+		done := make(chan error, 1)
+		go func() {
+			c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: key})
+			if err != nil {
+				done <- err
+				return
+			}
+			defer c.Close()
+			r, w, err := os.Pipe()
+			if err != nil {
+				done <- err
+				return
+			}
+			defer r.Close()
+			defer w.Close()
+			if err := c.SendFile(ctx, w); err != nil {
+				done <- err
+				return
+			}
+			if err := c.SendBytes(ctx, []byte("after")); err != nil {
+				done <- err
+				return
+			}
+			b := make([]byte, 5)
+			_, err = io.ReadFull(r, b)
+			if err == nil && string(b) != "hello" {
+				err = fmt.Errorf("pipe carried %q", b)
+			}
+			done <- err
+		}()
+		s, err := l.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.RecvFile(ctx)
+		if err != nil {
+			t.Fatalf("round %d: RecvFile: %v", i, err)
+		}
+		f.Write([]byte("hello"))
+		f.Close()
+		if m, err := s.RecvBytes(ctx); err != nil || string(m) != "after" {
+			t.Fatalf("round %d: message %q, %v", i, m, err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: client: %v", i, err)
+		}
+		s.Close()
+		l.Close()
 	}
 }
