@@ -391,6 +391,13 @@ type msgPeeker interface {
 	msgBuffered() bool
 }
 
+// finalReader is a handshakeConn that wants to know when the next
+// receive is the handshake's last: what follows it is the peer's first
+// messages, which may carry descriptors (rawHandshake).
+type finalReader interface {
+	finalRead()
+}
+
 // sendBatch sends msgs in order, in one write when c can do that.
 func sendBatch(ctx context.Context, c handshakeConn, msgs ...[]byte) error {
 	if b, ok := c.(msgBatcher); ok {
@@ -522,6 +529,9 @@ func (s *serverAuth) run(ctx context.Context, c handshakeConn) error {
 			}
 			s.step = stepVerdict
 		default:
+			if f, ok := c.(finalReader); ok {
+				f.finalRead()
+			}
 			return recvVerdict(ctx, c, false)
 		}
 	}

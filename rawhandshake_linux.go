@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,9 +76,10 @@ type rawHandshake struct {
 
 	// Unix sockets: descriptors received (fdq, at stream offsets counted
 	// in total, the bytes read so far), and recvmsg's control buffer.
-	total int64
-	fdq   []fdBatch
-	oob   []byte
+	keepFDs bool
+	total   int64
+	fdq     []fdBatch
+	oob     []byte
 
 	// moveOn: a wait that would block past patience (or with no slot)
 	// returns errMoveOn instead of handing over, and a write that would
@@ -347,22 +349,32 @@ func (h *rawHandshake) recvMsg(ctx context.Context, max int) ([]byte, error) {
 	return h.c.recvMsg(h.ctx(ctx), max)
 }
 
-// read makes one read. On a Unix socket it is a recvmsg that keeps the
-// descriptors coming along (SendFile, CPython's send_handle), which a
-// peer may send right behind its last handshake message: they go to the
-// Conn at hand-over, with their place in the stream. Descriptors that
-// came with handshake bytes are closed.
+// read makes one read. For the last message of a Listener's handshake
+// (keepFDs), on a Unix socket, it is a recvmsg that keeps the descriptors
+// coming along (SendFile, CPython's send_handle), which the client may
+// send right behind that message: they go to the Conn at hand-over, with
+// their place in the stream. Descriptors that came with handshake bytes
+// are closed. (Before that, and on the client's side, nothing but
+// handshake messages can come: a plain read, whose descriptors the kernel
+// discards, is enough.)
 func (h *rawHandshake) read(p []byte) (int, error) {
-	if h.network != "unix" {
+	if h.network != "unix" || !h.keepFDs {
 		return unix.Read(h.fd, p)
 	}
 	if h.oob == nil {
 		h.oob = make([]byte, oobSize)
 	}
-	n, oobn, flags, _, err := unix.Recvmsg(h.fd, p, h.oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return 0, err
+	var iov unix.Iovec
+	iov.Base = &p[0]
+	iov.SetLen(len(p))
+	msg := unix.Msghdr{Iov: &iov, Control: &h.oob[0]}
+	msg.SetIovlen(1)
+	msg.SetControllen(len(h.oob))
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(h.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_CMSG_CLOEXEC)
+	if e != 0 {
+		return 0, e
 	}
+	n, oobn, flags := int(r), int(msg.Controllen), int(msg.Flags)
 	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
 		var fds []int
 		if msgs, err := unix.ParseSocketControlMessage(h.oob[:oobn]); err == nil {
@@ -391,6 +403,10 @@ func (h *rawHandshake) pruneFDs(consumed int64) {
 		h.fdq = h.fdq[1:]
 	}
 }
+
+// finalRead tells that the next receive is the last of the handshake,
+// after which the peer may send anything.
+func (h *rawHandshake) finalRead() { h.keepFDs = true }
 
 func (h *rawHandshake) msgBuffered() bool {
 	if h.c != nil {
