@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"syscall"
 )
 
 // The authentication handshake of CPython's multiprocessing.connection.
@@ -138,9 +139,18 @@ type AuthError struct {
 	// was rejected" (the peer refused our answer). Peer data quoted in it
 	// is truncated and escaped.
 	Reason string
+
+	// Err is the I/O error behind the failure, or nil. It is set when the
+	// peer closed or reset the connection where its verdict on our
+	// response was due: a Dial whose response was rejected may see that
+	// instead of the "#FAILURE#" message (see [Dial]).
+	Err error
 }
 
 func (e *AuthError) Error() string { return "mpconn: authentication failed: " + e.Reason }
+
+// Unwrap returns Err.
+func (e *AuthError) Unwrap() error { return e.Err }
 
 // Is reports whether target is [ErrAuthentication].
 func (e *AuthError) Is(target error) bool { return target == ErrAuthentication }
@@ -193,32 +203,46 @@ func deliverChallenge(ctx context.Context, c handshakeConn, key []byte, digest s
 // deliverChallengeFrom is deliverChallenge with the nonce read from rnd,
 // so that tests can replay recorded transcripts.
 func deliverChallengeFrom(ctx context.Context, c handshakeConn, key []byte, digest string, rnd io.Reader) error {
-	var payload []byte
-	if digest == "" {
-		digest = digestDefault
+	payload, msg, err := newChallenge(digest, rnd)
+	if err != nil {
+		return err
 	}
-	switch digest {
-	case digestLegacy:
-		payload = make([]byte, legacyNonceLen)
-		if _, err := io.ReadFull(rnd, payload); err != nil {
-			return fmt.Errorf("mpconn: handshake: generating the challenge: %w", err)
-		}
-	default:
-		if _, ok := lookupDigest(digest); !ok {
-			return fmt.Errorf("mpconn: handshake: unsupported challenge digest %q (want legacy, md5, sha256, sha384, sha3_256 or sha3_384)", digest)
-		}
-		prefix := "{" + digest + "}"
-		payload = make([]byte, len(prefix)+modernNonceLen)
-		copy(payload, prefix)
-		if _, err := io.ReadFull(rnd, payload[len(prefix):]); err != nil {
-			return fmt.Errorf("mpconn: handshake: generating the challenge: %w", err)
-		}
-	}
-	msg := make([]byte, 0, len(challengePrefix)+len(payload))
-	msg = append(append(msg, challengePrefix...), payload...)
 	if err := c.sendMsg(ctx, msg); err != nil {
 		return fmt.Errorf("mpconn: handshake: sending the challenge: %w", err)
 	}
+	return judgeResponse(ctx, c, key, payload, true)
+}
+
+// newChallenge returns a fresh challenge of the given digest (see
+// deliverChallenge), its payload and the whole message, with the nonce
+// read from rnd.
+func newChallenge(digest string, rnd io.Reader) (payload, msg []byte, err error) {
+	if digest == "" {
+		digest = digestDefault
+	}
+	prefix := ""
+	n := legacyNonceLen
+	if digest != digestLegacy {
+		if _, ok := lookupDigest(digest); !ok {
+			return nil, nil, fmt.Errorf("mpconn: handshake: unsupported challenge digest %q (want legacy, md5, sha256, sha384, sha3_256 or sha3_384)", digest)
+		}
+		prefix = "{" + digest + "}"
+		n = modernNonceLen
+	}
+	msg = make([]byte, len(challengePrefix)+len(prefix)+n)
+	copy(msg, challengePrefix)
+	copy(msg[len(challengePrefix):], prefix)
+	if _, err := io.ReadFull(rnd, msg[len(challengePrefix)+len(prefix):]); err != nil {
+		return nil, nil, fmt.Errorf("mpconn: handshake: generating the challenge: %w", err)
+	}
+	return msg[len(challengePrefix):], msg, nil
+}
+
+// judgeResponse receives the response to the challenge payload and
+// checks it. A wrong one gets "#FAILURE#" and an [*AuthError]; a right
+// one gets "#WELCOME#" when welcome is set (otherwise the caller sends
+// it).
+func judgeResponse(ctx context.Context, c handshakeConn, key, payload []byte, welcome bool) error {
 	resp, err := c.recvMsg(ctx, handshakeMaxLen)
 	if err != nil {
 		return fmt.Errorf("mpconn: handshake: receiving the response: %w", err)
@@ -228,6 +252,9 @@ func deliverChallengeFrom(ctx context.Context, c handshakeConn, key []byte, dige
 		// the bad response, whether or not the verdict gets through.
 		_ = c.sendMsg(ctx, []byte(failureMsg))
 		return aerr
+	}
+	if !welcome {
+		return nil
 	}
 	if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
 		return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
@@ -287,8 +314,24 @@ func answerChallenge(ctx context.Context, c handshakeConn, key []byte) error {
 	if err := c.sendMsg(ctx, resp); err != nil {
 		return fmt.Errorf("mpconn: handshake: sending the response: %w", err)
 	}
+	return recvVerdict(ctx, c, false)
+}
+
+// recvVerdict receives the verdict on our response and requires it to be
+// exactly "#WELCOME#".
+//
+// With pipelined set, our challenge went out right behind the response,
+// before the verdict. A peer that rejects the response and closes the
+// connection leaves that challenge unread, and the kernel may then report
+// a reset, or the end of the stream, instead of the "#FAILURE#" it sent:
+// such an end is reported as the rejection it almost surely is, an
+// [*AuthError] wrapping the I/O error.
+func recvVerdict(ctx context.Context, c handshakeConn, pipelined bool) error {
 	verdict, err := c.recvMsg(ctx, handshakeMaxLen)
 	if err != nil {
+		if pipelined && peerGone(err) {
+			return &AuthError{Reason: reasonRejected + " (the peer closed the connection instead of sending the verdict: " + err.Error() + ")", Err: err}
+		}
 		return fmt.Errorf("mpconn: handshake: receiving the verdict: %w", err)
 	}
 	if string(verdict) != welcomeMsg {
@@ -298,6 +341,14 @@ func answerChallenge(ctx context.Context, c handshakeConn, key []byte) error {
 		return &AuthError{Reason: reasonRejected + ": verdict " + quotePeer(verdict)}
 	}
 	return nil
+}
+
+// peerGone reports whether a receive failed because the peer closed or
+// reset the connection.
+func peerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // responseTo builds the answer to a challenge message.
@@ -328,20 +379,193 @@ func responseTo(key, msg []byte) ([]byte, *AuthError) {
 	return append(resp, mac...), nil
 }
 
-// authenticateServer authenticates the peer of a listener, as CPython's
-// Listener.accept does: deliverChallenge, then answerChallenge.
-func authenticateServer(ctx context.Context, c handshakeConn, key []byte, digest string) error {
-	if err := deliverChallenge(ctx, c, key, digest); err != nil {
-		return err
+// msgBatcher is a handshakeConn that can send several messages in one
+// write.
+type msgBatcher interface {
+	sendMsgs(ctx context.Context, msgs ...[]byte) error
+}
+
+// msgPeeker is a handshakeConn that can tell, without reading from the
+// transport, whether a whole message is waiting.
+type msgPeeker interface {
+	msgBuffered() bool
+}
+
+// finalReader is a handshakeConn that wants to know when the next
+// receive is the handshake's last: what follows it is the peer's first
+// messages, which may carry descriptors (rawHandshake).
+type finalReader interface {
+	finalRead()
+}
+
+// sendBatch sends msgs in order, in one write when c can do that.
+func sendBatch(ctx context.Context, c handshakeConn, msgs ...[]byte) error {
+	if b, ok := c.(msgBatcher); ok {
+		return b.sendMsgs(ctx, msgs...)
 	}
-	return answerChallenge(ctx, c, key)
+	for _, p := range msgs {
+		if err := c.sendMsg(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// msgWaiting reports whether c already holds a whole message.
+func msgWaiting(c handshakeConn) bool {
+	p, ok := c.(msgPeeker)
+	return ok && p.msgBuffered()
+}
+
+// The two sides of the handshake between a listener and a client, as
+// CPython's Listener.accept and Client run them (deliver_challenge then
+// answer_challenge on the listener, the reverse on the client), with the
+// same messages in the same order in each direction, but pipelined:
+//
+//	listener                          client
+//	#CHALLENGE#s         ------->
+//	                     <-------     response(s) #CHALLENGE#c
+//	#WELCOME# response(c) ------>
+//	                     <-------     #WELCOME#
+//
+// The client sends its challenge right behind its response, without
+// waiting for the verdict; a listener that finds that challenge already
+// received when it welcomes the client sends the verdict and its response
+// together. That is four one-way trips instead of six. The order of the
+// messages on each direction of the stream is unchanged, and CPython reads
+// exactly one message at a time, so a CPython peer on either side sees
+// the very bytes it expects and merely finds the next message already
+// there. Nothing is answered before the peer has proved it holds the key:
+// the listener answers the client's challenge only after welcoming it, and
+// the client answers the listener's challenge (which only proves the
+// client's key) before anything else.
+
+// authenticateServer authenticates the peer of a listener, as CPython's
+// Listener.accept does: it challenges the client, then answers the
+// client's challenge.
+func authenticateServer(ctx context.Context, c handshakeConn, key []byte, digest string) error {
+	return (&serverAuth{key: key, digest: digest}).run(ctx, c)
+}
+
+// serverAuth is the listener's side of the handshake as steps, so that it
+// can stop where a receive would wait too long and go on later, in
+// another goroutine (see errMoveOn).
+type serverAuth struct {
+	key     []byte
+	digest  string
+	payload []byte // of our challenge
+	step    int
+}
+
+// The steps of serverAuth.
+const (
+	stepChallenge   = iota // send our challenge
+	stepResponse           // judge the response; welcome (and answer)
+	stepChallengeIn        // answer the client's challenge (after a welcome sent alone)
+	stepVerdict            // receive the client's verdict
+)
+
+// errMoveOn is what a receive returns, with nothing consumed, when the
+// connection is not ready and the handshake should go on elsewhere
+// (rawHandshake with moveOn set). serverAuth.run can then be called again.
+var errMoveOn = errors.New("mpconn: handshake: go on in the background")
+
+// run runs the steps from where the last run stopped.
+func (s *serverAuth) run(ctx context.Context, c handshakeConn) error {
+	for {
+		switch s.step {
+		case stepChallenge:
+			payload, msg, err := newChallenge(s.digest, rand.Reader)
+			if err != nil {
+				return err
+			}
+			if err := c.sendMsg(ctx, msg); err != nil {
+				return fmt.Errorf("mpconn: handshake: sending the challenge: %w", err)
+			}
+			s.payload, s.step = payload, stepResponse
+		case stepResponse:
+			if err := judgeResponse(ctx, c, s.key, s.payload, false); err != nil {
+				return err
+			}
+			if !msgWaiting(c) {
+				// A client that waits for the verdict before
+				// challenging (CPython): welcome it, then answer.
+				if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
+					return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
+				}
+				s.step = stepChallengeIn
+				continue
+			}
+			// The client's challenge is already here: the verdict and
+			// the answer go out together.
+			challenge, err := c.recvMsg(ctx, handshakeMaxLen)
+			if err != nil {
+				return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
+			}
+			resp, aerr := responseTo(s.key, challenge)
+			if aerr != nil {
+				// As in sequence: the client got its welcome, then its
+				// challenge was refused.
+				if err := c.sendMsg(ctx, []byte(welcomeMsg)); err != nil {
+					return fmt.Errorf("mpconn: handshake: sending the verdict: %w", err)
+				}
+				return aerr
+			}
+			if err := sendBatch(ctx, c, []byte(welcomeMsg), resp); err != nil {
+				return fmt.Errorf("mpconn: handshake: sending the verdict and the response: %w", err)
+			}
+			s.step = stepVerdict
+		case stepChallengeIn:
+			msg, err := c.recvMsg(ctx, handshakeMaxLen)
+			if err != nil {
+				return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
+			}
+			resp, aerr := responseTo(s.key, msg)
+			if aerr != nil {
+				return aerr
+			}
+			if err := c.sendMsg(ctx, resp); err != nil {
+				return fmt.Errorf("mpconn: handshake: sending the response: %w", err)
+			}
+			s.step = stepVerdict
+		default:
+			if f, ok := c.(finalReader); ok {
+				f.finalRead()
+			}
+			return recvVerdict(ctx, c, false)
+		}
+	}
 }
 
 // authenticateClient authenticates the peer of a client, as CPython's
-// Client does: answerChallenge, then deliverChallenge.
+// Client does: it answers the listener's challenge, then challenges the
+// listener, sending its challenge together with its response.
 func authenticateClient(ctx context.Context, c handshakeConn, key []byte, digest string) error {
-	if err := answerChallenge(ctx, c, key); err != nil {
+	payload, challenge, err := newChallenge(digest, rand.Reader)
+	if err != nil {
 		return err
 	}
-	return deliverChallenge(ctx, c, key, digest)
+	msg, err := c.recvMsg(ctx, handshakeMaxLen)
+	if err != nil {
+		return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
+	}
+	resp, aerr := responseTo(key, msg)
+	if aerr != nil {
+		return aerr
+	}
+	if err := sendBatch(ctx, c, resp, challenge); err != nil {
+		if peerGone(err) {
+			// Sent one by one, the response may have gone out and been
+			// judged before the challenge could follow: the verdict may
+			// be waiting.
+			if verr := recvVerdict(ctx, c, false); errors.Is(verr, ErrAuthentication) {
+				return verr
+			}
+		}
+		return fmt.Errorf("mpconn: handshake: sending the response and the challenge: %w", err)
+	}
+	if err := recvVerdict(ctx, c, true); err != nil {
+		return err
+	}
+	return judgeResponse(ctx, c, key, payload, true)
 }

@@ -62,20 +62,25 @@ func (f *fakeScript) recvMsg(ctx context.Context, max int) ([]byte, error) {
 
 // fakeFrame is one message seen on a fakePipe.
 type fakeFrame struct {
-	from string
-	data []byte
+	from  string
+	data  []byte
+	write int // messages sent in one write share it
 }
 
 // fakeWire records the messages of a fakePipe in the order they were sent.
 type fakeWire struct {
 	mu     sync.Mutex
 	frames []fakeFrame
+	writes int
 }
 
-func (w *fakeWire) add(from string, p []byte) {
+func (w *fakeWire) add(from string, ps ...[]byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.frames = append(w.frames, fakeFrame{from, bytes.Clone(p)})
+	w.writes++
+	for _, p := range ps {
+		w.frames = append(w.frames, fakeFrame{from, bytes.Clone(p), w.writes})
+	}
 }
 
 func (w *fakeWire) all() []fakeFrame {
@@ -84,21 +89,23 @@ func (w *fakeWire) all() []fakeFrame {
 	return append([]fakeFrame(nil), w.frames...)
 }
 
-// fakeEnd is one end of an in-memory message pipe.
+// fakeEnd is one end of an in-memory message pipe. Each item on the
+// channels is one write: one message, or several from a fakeBatchEnd.
 type fakeEnd struct {
-	name string
-	in   <-chan []byte
-	out  chan<- []byte
-	wire *fakeWire
-	once sync.Once
+	name    string
+	in      <-chan [][]byte
+	out     chan<- [][]byte
+	pending [][]byte // received in one write, not yet taken
+	wire    *fakeWire
+	once    sync.Once
 }
 
 // fakePipe returns two connected in-memory ends, named "S" and "C", and
 // the record of their traffic. Closing an end makes the other's recvMsg
 // return io.EOF once the messages in flight are read.
 func fakePipe() (s, c *fakeEnd, wire *fakeWire) {
-	sc := make(chan []byte, 8)
-	cs := make(chan []byte, 8)
+	sc := make(chan [][]byte, 8)
+	cs := make(chan [][]byte, 8)
 	wire = &fakeWire{}
 	s = &fakeEnd{name: "S", in: cs, out: sc, wire: wire}
 	c = &fakeEnd{name: "C", in: sc, out: cs, wire: wire}
@@ -108,11 +115,19 @@ func fakePipe() (s, c *fakeEnd, wire *fakeWire) {
 func (e *fakeEnd) close() { e.once.Do(func() { close(e.out) }) }
 
 func (e *fakeEnd) sendMsg(ctx context.Context, p []byte) error {
+	return e.write(ctx, p)
+}
+
+func (e *fakeEnd) write(ctx context.Context, ps ...[]byte) error {
 	if e.wire != nil {
-		e.wire.add(e.name, p)
+		e.wire.add(e.name, ps...)
+	}
+	item := make([][]byte, len(ps))
+	for i, p := range ps {
+		item[i] = bytes.Clone(p)
 	}
 	select {
-	case e.out <- bytes.Clone(p):
+	case e.out <- item:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -120,19 +135,35 @@ func (e *fakeEnd) sendMsg(ctx context.Context, p []byte) error {
 }
 
 func (e *fakeEnd) recvMsg(ctx context.Context, max int) ([]byte, error) {
-	select {
-	case m, ok := <-e.in:
-		if !ok {
-			return nil, io.EOF
+	for len(e.pending) == 0 {
+		select {
+		case item, ok := <-e.in:
+			if !ok {
+				return nil, io.EOF
+			}
+			e.pending = item
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		if len(m) > max {
-			return nil, &MessageTooLongError{Len: int64(len(m)), Max: int64(max)}
-		}
-		return m, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
+	m := e.pending[0]
+	e.pending = e.pending[1:]
+	if len(m) > max {
+		return nil, &MessageTooLongError{Len: int64(len(m)), Max: int64(max)}
+	}
+	return m, nil
 }
+
+// fakeBatchEnd is a fakeEnd that sends several messages in one write and
+// tells when a message is waiting, as a Conn does: the handshake then
+// pipelines on both sides.
+type fakeBatchEnd struct{ *fakeEnd }
+
+func (e fakeBatchEnd) sendMsgs(ctx context.Context, ps ...[]byte) error {
+	return e.write(ctx, ps...)
+}
+
+func (e fakeBatchEnd) msgBuffered() bool { return len(e.pending) > 0 }
 
 // ---------------------------------------------------------------------
 // Reference values, computed independently of auth.go
@@ -256,22 +287,44 @@ func TestQuotePeer(t *testing.T) {
 // Go challenger <-> Go responder
 
 // runPair runs authenticateServer and authenticateClient against each
-// other over a fakePipe. Each side closes its end when it returns, as
+// other over a fakePipe whose ends batch and peek like a Conn, so that
+// both sides pipeline. Each side closes its end when it returns, as
 // CPython drops a connection that failed.
 func runPair(t *testing.T, skey, ckey []byte, sdigest, cdigest string) (frames []fakeFrame, serr, cerr error) {
+	return runPairMode(t, true, skey, ckey, sdigest, cdigest)
+}
+
+// runPairMode is runPair, with ends that send one message per write and
+// never peek when batch is false: the listener side then cannot pipeline.
+func runPairMode(t *testing.T, batch bool, skey, ckey []byte, sdigest, cdigest string) (frames []fakeFrame, serr, cerr error) {
 	t.Helper()
 	ctx := authTestCtx(t)
 	s, c, wire := fakePipe()
+	var sc, cc handshakeConn = s, c
+	if batch {
+		sc, cc = fakeBatchEnd{s}, fakeBatchEnd{c}
+	}
 	done := make(chan error, 1)
 	go func() {
-		err := authenticateServer(ctx, s, skey, sdigest)
+		err := authenticateServer(ctx, sc, skey, sdigest)
 		s.close()
 		done <- err
 	}()
-	cerr = authenticateClient(ctx, c, ckey, cdigest)
+	cerr = authenticateClient(ctx, cc, ckey, cdigest)
 	c.close()
 	serr = <-done
 	return wire.all(), serr, cerr
+}
+
+// fromSide returns the messages one side sent, in order.
+func fromSide(frames []fakeFrame, from string) []fakeFrame {
+	var out []fakeFrame
+	for _, f := range frames {
+		if f.from == from {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // checkChallenge checks a challenge message of the given kind and returns
@@ -320,35 +373,62 @@ func TestHandshakeGoToGo(t *testing.T) {
 		"empty": {},
 		"long":  bytes.Repeat([]byte{0xa5}, 200),
 	}
-	for _, sd := range allDigests {
-		for _, cd := range []string{"sha256", "legacy", sd} {
-			for kname, key := range keys {
-				t.Run(fmt.Sprintf("%s/%s/%s", sd, cd, kname), func(t *testing.T) {
-					frames, serr, cerr := runPair(t, key, key, sd, cd)
-					if serr != nil || cerr != nil {
-						t.Fatalf("server: %v; client: %v", serr, cerr)
-					}
-					if len(frames) != 6 {
-						t.Fatalf("%d messages on the wire, want 6", len(frames))
-					}
-					for i, from := range []string{"S", "C", "S", "C", "S", "C"} {
-						if frames[i].from != from {
-							t.Fatalf("message %d from %s, want %s", i+1, frames[i].from, from)
+	for _, batch := range []bool{true, false} {
+		mode := "pipelined"
+		if !batch {
+			mode = "onebyone"
+		}
+		for _, sd := range allDigests {
+			for _, cd := range []string{"sha256", "legacy", sd} {
+				for kname, key := range keys {
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", mode, sd, cd, kname), func(t *testing.T) {
+						frames, serr, cerr := runPairMode(t, batch, key, key, sd, cd)
+						if serr != nil || cerr != nil {
+							t.Fatalf("server: %v; client: %v", serr, cerr)
 						}
-					}
-					p1 := checkChallenge(t, frames[0].data, sd)
-					if want := wantResponse(key, p1, sd); !bytes.Equal(frames[1].data, want) {
-						t.Errorf("client response %x, want %x", frames[1].data, want)
-					}
-					p2 := checkChallenge(t, frames[3].data, cd)
-					if want := wantResponse(key, p2, cd); !bytes.Equal(frames[4].data, want) {
-						t.Errorf("server response %x, want %x", frames[4].data, want)
-					}
-					if string(frames[2].data) != "#WELCOME#" || string(frames[5].data) != "#WELCOME#" {
-						t.Errorf("verdicts %q, %q", frames[2].data, frames[5].data)
-					}
-				})
+						checkGoodWire(t, frames, key, sd, cd, batch)
+					})
+				}
 			}
+		}
+	}
+}
+
+// checkGoodWire checks the messages of a successful handshake: in each
+// direction exactly those of CPython's sequence, and, when both ends
+// batch, the pipelined writes (response and challenge together from the
+// client, verdict and response together from the listener).
+func checkGoodWire(t *testing.T, frames []fakeFrame, key []byte, sd, cd string, batch bool) {
+	t.Helper()
+	if len(frames) != 6 {
+		t.Fatalf("%d messages on the wire, want 6", len(frames))
+	}
+	s, c := fromSide(frames, "S"), fromSide(frames, "C")
+	if len(s) != 3 || len(c) != 3 {
+		t.Fatalf("%d messages from the listener and %d from the client, want 3 and 3", len(s), len(c))
+	}
+	// Listener to client: challenge, #WELCOME#, response.
+	p1 := checkChallenge(t, s[0].data, sd)
+	if want := wantResponse(key, p1, sd); !bytes.Equal(c[0].data, want) {
+		t.Errorf("client response %x, want %x", c[0].data, want)
+	}
+	p2 := checkChallenge(t, c[1].data, cd)
+	if want := wantResponse(key, p2, cd); !bytes.Equal(s[2].data, want) {
+		t.Errorf("server response %x, want %x", s[2].data, want)
+	}
+	if string(s[1].data) != "#WELCOME#" || string(c[2].data) != "#WELCOME#" {
+		t.Errorf("verdicts %q, %q", s[1].data, c[2].data)
+	}
+	if !batch {
+		return
+	}
+	// Four writes: S challenge | C response+challenge | S verdict+response | C verdict.
+	for i, want := range []struct {
+		from  string
+		write int
+	}{{"S", 1}, {"C", 2}, {"C", 2}, {"S", 3}, {"S", 3}, {"C", 4}} {
+		if frames[i].from != want.from || frames[i].write != want.write {
+			t.Fatalf("message %d from %s in write %d, want from %s in write %d", i+1, frames[i].from, frames[i].write, want.from, want.write)
 		}
 	}
 }
@@ -362,18 +442,24 @@ func TestHandshakeGoToGoNilKey(t *testing.T) {
 }
 
 func TestHandshakeGoToGoWrongKey(t *testing.T) {
-	for _, d := range allDigests {
-		t.Run(d, func(t *testing.T) {
-			frames, serr, cerr := runPair(t, []byte("secret"), []byte("wrong"), d, d)
-			wantAuthErr(t, serr, reasonWrongDigest)
-			wantAuthErr(t, cerr, reasonRejected)
-			if len(frames) != 3 || string(frames[2].data) != "#FAILURE#" || frames[2].from != "S" {
-				t.Fatalf("wire %v, want challenge, response, #FAILURE# from S", frames)
-			}
-			if want := wantResponse([]byte("wrong"), checkChallenge(t, frames[0].data, d), d); !bytes.Equal(frames[1].data, want) {
-				t.Errorf("response %x, want %x", frames[1].data, want)
-			}
-		})
+	for _, batch := range []bool{true, false} {
+		for _, d := range allDigests {
+			t.Run(fmt.Sprintf("%v/%s", batch, d), func(t *testing.T) {
+				frames, serr, cerr := runPairMode(t, batch, []byte("secret"), []byte("wrong"), d, d)
+				wantAuthErr(t, serr, reasonWrongDigest)
+				wantAuthErr(t, cerr, reasonRejected)
+				s, c := fromSide(frames, "S"), fromSide(frames, "C")
+				// The client's challenge went out with its response; the
+				// listener answers it with nothing but #FAILURE#.
+				if len(s) != 2 || string(s[1].data) != "#FAILURE#" || len(c) != 2 {
+					t.Fatalf("wire %v, want challenge and #FAILURE# from S, response and challenge from C", frames)
+				}
+				if want := wantResponse([]byte("wrong"), checkChallenge(t, s[0].data, d), d); !bytes.Equal(c[0].data, want) {
+					t.Errorf("response %x, want %x", c[0].data, want)
+				}
+				checkChallenge(t, c[1].data, d)
+			})
+		}
 	}
 	// The empty key is a key like any other.
 	_, serr, cerr := runPair(t, []byte{}, []byte("k"), "sha256", "sha256")

@@ -417,7 +417,7 @@ func BenchmarkUnixRecv(b *testing.B) {
 				defer x.Close()
 				defer y.Close()
 				if mode == "read" {
-					y.t = y.t.(*unixTransport).UnixConn
+					y.t = y.t.(*unixTransport).Conn
 				}
 				msg := make([]byte, size)
 				done := make(chan error, 1)

@@ -64,10 +64,11 @@ type fdBatch struct {
 	truncated bool // the kernel dropped some (MSG_CTRUNC)
 }
 
-// unixTransport is the transport of a Conn over a Unix stream socket: a
-// net.UnixConn whose reads keep the descriptors that come along.
+// unixTransport is the transport of a Conn over a Unix stream socket (a
+// net.UnixConn, or a sockFile) whose reads keep the descriptors that come
+// along.
 type unixTransport struct {
-	*net.UnixConn
+	net.Conn
 	raw syscall.RawConn
 
 	// Read side, used with the Conn's read lock held.
@@ -87,20 +88,32 @@ type unixTransport struct {
 // fdPassingTransport gives t the descriptor-keeping reads of a Unix
 // socket when it is one; any other transport is returned as it is.
 func fdPassingTransport(t transport) transport {
-	uc, ok := t.(*net.UnixConn)
-	if !ok {
+	var nc net.Conn
+	switch c := t.(type) {
+	case *net.UnixConn:
+		nc = c
+	case *sockFile:
+		if c.network != "unix" {
+			return t
+		}
+		nc = c
+	default:
 		return t
 	}
-	raw, err := uc.SyscallConn()
+	raw, err := nc.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return t
 	}
-	u := &unixTransport{UnixConn: uc, raw: raw}
+	u := &unixTransport{Conn: nc, raw: raw}
 	u.readFn = u.recvLoop
 	return u
 }
 
+// SyscallConn returns the socket's raw connection.
+func (u *unixTransport) SyscallConn() (syscall.RawConn, error) { return u.raw, nil }
+
 // Read reads like net.UnixConn.Read, with recvmsg, queueing descriptors.
+// It hides the Read of the embedded net.Conn.
 func (u *unixTransport) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -235,7 +248,7 @@ func (u *unixTransport) Close() error {
 	}
 	u.queue = nil
 	u.mu.Unlock()
-	return u.UnixConn.Close()
+	return u.Conn.Close()
 }
 
 func closeFDs(fds []int) {

@@ -10,4 +10,49 @@ func (c *Conn) recvMsg(ctx context.Context, max int) ([]byte, error) {
 	return c.RecvBytesMax(ctx, max)
 }
 
-var _ handshakeConn = (*Conn)(nil)
+// sendMsgs sends the messages with one write: the same bytes as sending
+// them one by one, in one system call and so one wake-up of the peer.
+// Over TLS they are sent one by one.
+func (c *Conn) sendMsgs(ctx context.Context, msgs ...[]byte) error {
+	if c.fragileWrites {
+		for _, p := range msgs {
+			if err := c.SendBytes(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := c.beginSend(ctx); err != nil {
+		return err
+	}
+	defer func() { <-c.wlock }()
+	return c.writeFrames(ctx, msgs)
+}
+
+// msgBuffered reports whether a whole message already sits in the Conn's
+// read-ahead buffer, so that receiving it will not wait. It reads nothing
+// from the transport.
+func (c *Conn) msgBuffered() bool {
+	select {
+	case c.rlock <- struct{}{}:
+	default:
+		return false // a receive is in progress
+	}
+	defer func() { <-c.rlock }()
+	rd := &c.rd
+	if rd.dead != nil || rd.msg != nil {
+		return false
+	}
+	avail := int64(rd.w - rd.r)
+	if rd.msgLen >= 0 {
+		return avail >= rd.msgLen
+	}
+	n, hlen, err := parseHeader(rd.buf[rd.r:rd.w])
+	return err == nil && hlen > 0 && avail-int64(hlen) >= n
+}
+
+var (
+	_ handshakeConn = (*Conn)(nil)
+	_ msgBatcher    = (*Conn)(nil)
+	_ msgPeeker     = (*Conn)(nil)
+)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // Hostile peers against a real Listener: lying and broken headers,
@@ -549,7 +550,14 @@ func TestHostileVanishMidMessage(t *testing.T) {
 					t.Fatalf("first message: %q, %v", m, err)
 				}
 				if abort {
-					c.t.(*net.TCPConn).SetLinger(0)
+					fd, err := c.Fd()
+					if err != nil {
+						t.Fatal(err)
+					}
+					// SO_LINGER 0: Close resets the connection.
+					if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+						t.Fatal(err)
+					}
 				}
 				c.Close()
 				m, err := sc.RecvBytes(ctx)

@@ -652,82 +652,103 @@ func TestInteropFrames(t *testing.T) {
 }
 
 // TestInteropAuthPythonClient: an authenticating Python Client against a
-// Go Listener with AuthKey, with the default (sha256) challenge and the
-// legacy one, with the right key and a wrong one.
+// Go Listener with AuthKey, over a Unix socket and TCP, with the default
+// (sha256) challenge and the legacy one, with the right key and a wrong
+// one. The Python Client waits for the verdict before it challenges, so
+// the Listener cannot send its verdict and its answer together.
 func TestInteropAuthPythonClient(t *testing.T) {
 	key := []byte("sesame")
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
-		for _, digest := range []string{"", "legacy"} {
-			for _, right := range []bool{true, false} {
-				name := fmt.Sprintf("digest=%q/right key=%v", digest, right)
-				t.Run(name, func(t *testing.T) {
-					ctx := interopCtx(t)
-					l, err := Listen("", &ListenOptions{AuthKey: key, AuthDigest: digest})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer l.Close()
-					done := interopServeOne(ctx, l)
-					clientKey := key
-					if !right {
-						clientKey = []byte("wrong")
-					}
-					p := startInteropPython(t, py, "client_echo", nil, l.Address(), interopKeyArg(clientKey))
-					if right {
-						p.expectLine(t, "ok")
-						p.wait(t)
-						if err := <-done; err != nil {
-							t.Fatalf("Go side: %v", err)
+		for _, where := range []string{"", "127.0.0.1:0"} {
+			for _, digest := range []string{"", "legacy"} {
+				for _, right := range []bool{true, false} {
+					name := fmt.Sprintf("%s/digest=%q/right key=%v", interopFamily(where), digest, right)
+					t.Run(name, func(t *testing.T) {
+						ctx := interopCtx(t)
+						l, err := Listen(where, &ListenOptions{AuthKey: key, AuthDigest: digest})
+						if err != nil {
+							t.Fatal(err)
 						}
-						return
-					}
-					p.expectLine(t, "error AuthenticationError")
-					p.wait(t)
-					err = <-done
-					var he *HandshakeError
-					if !errors.As(err, &he) || !errors.Is(err, ErrAuthentication) {
-						t.Fatalf("Go Accept: %v, want a *HandshakeError wrapping ErrAuthentication", err)
-					}
-				})
+						defer l.Close()
+						done := interopServeOne(ctx, l)
+						clientKey := key
+						if !right {
+							clientKey = []byte("wrong")
+						}
+						p := startInteropPython(t, py, "client_echo", nil, l.Address(), interopKeyArg(clientKey))
+						if right {
+							p.expectLine(t, "ok")
+							p.wait(t)
+							if err := <-done; err != nil {
+								t.Fatalf("Go side: %v", err)
+							}
+							return
+						}
+						p.expectLine(t, "error AuthenticationError")
+						p.wait(t)
+						err = <-done
+						var he *HandshakeError
+						if !errors.As(err, &he) || !errors.Is(err, ErrAuthentication) {
+							t.Fatalf("Go Accept: %v, want a *HandshakeError wrapping ErrAuthentication", err)
+						}
+					})
+				}
 			}
 		}
 	})
 }
 
+func interopFamily(address string) string {
+	if address == "" {
+		return "unix"
+	}
+	return "tcp"
+}
+
 // TestInteropAuthPythonListener: a Go Dial with AuthKey against an
-// authenticating Python Listener, with the right key and a wrong one.
+// authenticating Python Listener, over a Unix socket and TCP, sending the
+// default (sha256) challenge and the legacy one, with the right key and a
+// wrong one. Dial sends its challenge right behind its response: the
+// Python Listener finds it waiting when it comes to read it. With a wrong
+// key, Python rejects the response and drops the connection with that
+// challenge unread; Dial must still report the rejection, not a reset.
 func TestInteropAuthPythonListener(t *testing.T) {
 	key := []byte("sesame")
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
-		for _, right := range []bool{true, false} {
-			t.Run(fmt.Sprintf("right key=%v", right), func(t *testing.T) {
-				ctx := interopCtx(t)
-				p, addr := startInteropListener(t, py, "unix", key)
-				dialKey := key
-				if !right {
-					dialKey = []byte("wrong")
+		for _, family := range []string{"unix", "tcp"} {
+			for _, digest := range []string{"", "legacy"} {
+				for _, right := range []bool{true, false} {
+					t.Run(fmt.Sprintf("%s/digest=%q/right key=%v", family, digest, right), func(t *testing.T) {
+						ctx := interopCtx(t)
+						p, addr := startInteropListener(t, py, family, key)
+						dialKey := key
+						if !right {
+							dialKey = []byte("wrong")
+						}
+						c, err := Dial(ctx, addr, &DialOptions{AuthKey: dialKey, AuthDigest: digest})
+						if right {
+							if err != nil {
+								t.Fatalf("dial: %v; stderr:\n%s", err, p.stderr.String())
+							}
+							interopCheckEchoes(t, ctx, c)
+							c.Close()
+							p.expectLine(t, "done")
+							p.wait(t)
+							return
+						}
+						if err == nil {
+							c.Close()
+							t.Fatal("dial with the wrong key succeeded")
+						}
+						var ae *AuthError
+						if !errors.Is(err, ErrAuthentication) || !errors.As(err, &ae) || !strings.HasPrefix(ae.Reason, reasonRejected) {
+							t.Fatalf("dial with the wrong key: %v, want an *AuthError saying %q", err, reasonRejected)
+						}
+						p.expectLine(t, "error AuthenticationError")
+						p.wait(t)
+					})
 				}
-				c, err := Dial(ctx, addr, &DialOptions{AuthKey: dialKey})
-				if right {
-					if err != nil {
-						t.Fatalf("dial: %v; stderr:\n%s", err, p.stderr.String())
-					}
-					interopCheckEchoes(t, ctx, c)
-					c.Close()
-					p.expectLine(t, "done")
-					p.wait(t)
-					return
-				}
-				if err == nil {
-					c.Close()
-					t.Fatal("dial with the wrong key succeeded")
-				}
-				if !errors.Is(err, ErrAuthentication) {
-					t.Fatalf("dial with the wrong key: %v, want ErrAuthentication", err)
-				}
-				p.expectLine(t, "error AuthenticationError")
-				p.wait(t)
-			})
+			}
 		}
 	})
 }

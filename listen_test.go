@@ -3,6 +3,7 @@ package mpconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -112,92 +113,128 @@ func TestListenTCPReportsPort(t *testing.T) {
 }
 
 func TestListenDialEveryFamily(t *testing.T) {
-	for _, addr := range []string{"", "127.0.0.1:0", filepath.Join(t.TempDir(), "sock"), "@mpconn-test-" + t.Name()} {
-		t.Run(addr, func(t *testing.T) {
-			ctx := testCtx(t)
-			l, err := Listen(addr, &ListenOptions{Backlog: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if l.LastAccepted() != nil {
-				t.Error("LastAccepted before any accept")
-			}
-			errc := make(chan error, 1)
-			go func() {
-				c, err := Dial(ctx, l.Address(), nil)
+	for _, key := range [][]byte{nil, []byte("k")} {
+		for _, addr := range []string{"", "127.0.0.1:0", filepath.Join(t.TempDir(), fmt.Sprintf("sock%d", len(key))), fmt.Sprintf("@mpconn-test-%s-%d", t.Name(), len(key))} {
+			t.Run(fmt.Sprintf("auth=%v/%s", key != nil, addr), func(t *testing.T) {
+				ctx := testCtx(t)
+				l, err := Listen(addr, &ListenOptions{Backlog: 1, AuthKey: key})
 				if err != nil {
+					t.Fatal(err)
+				}
+				defer l.Close()
+				if l.LastAccepted() != nil {
+					t.Error("LastAccepted before any accept")
+				}
+				errc := make(chan error, 1)
+				local := make(chan net.Addr, 1)
+				go func() {
+					c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: key})
+					if err != nil {
+						errc <- err
+						return
+					}
+					defer c.Close()
+					local <- c.LocalAddr()
+					if err := c.SendBytes(ctx, []byte("ping")); err != nil {
+						errc <- err
+						return
+					}
+					m, err := c.RecvBytes(ctx)
+					if err == nil && string(m) != "pong" {
+						err = errors.New("bad reply " + string(m))
+					}
 					errc <- err
-					return
+				}()
+				c, err := l.Accept(ctx)
+				if err != nil {
+					t.Fatal(err)
 				}
 				defer c.Close()
-				if err := c.SendBytes(ctx, []byte("ping")); err != nil {
-					errc <- err
-					return
+				if m, err := c.RecvBytes(ctx); err != nil || string(m) != "ping" {
+					t.Fatal(m, err)
 				}
-				m, err := c.RecvBytes(ctx)
-				if err == nil && string(m) != "pong" {
-					err = errors.New("bad reply " + string(m))
+				c.SendBytes(ctx, []byte("pong"))
+				if err := <-errc; err != nil {
+					t.Fatal(err)
 				}
-				errc <- err
-			}()
-			c, err := l.Accept(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if m, err := c.RecvBytes(ctx); err != nil || string(m) != "ping" {
-				t.Fatal(m, err)
-			}
-			c.SendBytes(ctx, []byte("pong"))
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
-			if l.LastAccepted() == nil {
-				t.Error("LastAccepted is nil after an accept")
-			}
-			if strings.Contains(addr, ":") && l.LastAccepted().String() != c.RemoteAddr().String() {
-				t.Errorf("LastAccepted %v, RemoteAddr %v", l.LastAccepted(), c.RemoteAddr())
-			}
-		})
+				if l.LastAccepted() == nil {
+					t.Error("LastAccepted is nil after an accept")
+				}
+				if la := <-local; la == nil || la.Network() != c.LocalAddr().Network() {
+					t.Errorf("client LocalAddr %v, server LocalAddr %v", la, c.LocalAddr())
+				} else if strings.Contains(addr, ":") && la.String() != c.RemoteAddr().String() {
+					t.Errorf("client LocalAddr %v, server RemoteAddr %v", la, c.RemoteAddr())
+				}
+				if strings.Contains(addr, ":") && l.LastAccepted().String() != c.RemoteAddr().String() {
+					t.Errorf("LastAccepted %v, RemoteAddr %v", l.LastAccepted(), c.RemoteAddr())
+				}
+				if !strings.Contains(addr, ":") && c.LocalAddr().String() != l.Addr().String() {
+					t.Errorf("server LocalAddr %v, listener %v", c.LocalAddr(), l.Addr())
+				}
+			})
+		}
 	}
 }
 
 func TestListenerCloseUnblocksAccept(t *testing.T) {
-	l, err := Listen("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { _, err := l.Accept(context.Background()); errc <- err }()
-	time.Sleep(20 * time.Millisecond)
-	l.Close()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("got %v", err)
+	for _, key := range [][]byte{nil, []byte("k")} {
+		// (With a key, on Linux, Accept first serves clients itself for
+		// a few milliseconds, then waits for the accept loop.)
+		for _, pause := range []time.Duration{0, time.Millisecond, 20 * time.Millisecond} {
+			t.Run(fmt.Sprintf("auth=%v/%v", key != nil, pause), func(t *testing.T) {
+				l, err := Listen("", &ListenOptions{AuthKey: key})
+				if err != nil {
+					t.Fatal(err)
+				}
+				errc := make(chan error, 1)
+				go func() { _, err := l.Accept(context.Background()); errc <- err }()
+				time.Sleep(pause)
+				l.Close()
+				select {
+				case err := <-errc:
+					if !errors.Is(err, net.ErrClosed) {
+						t.Fatalf("got %v", err)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("Accept still blocked after Close")
+				}
+				if _, err := l.Accept(context.Background()); !errors.Is(err, net.ErrClosed) {
+					t.Fatalf("accept after close: %v", err)
+				}
+				if err := l.Close(); err != nil {
+					t.Fatalf("second Close: %v", err)
+				}
+			})
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Accept still blocked after Close")
-	}
-	if _, err := l.Accept(context.Background()); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("accept after close: %v", err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
 	}
 }
 
 func TestAcceptContext(t *testing.T) {
-	l, err := Listen("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if _, err := l.Accept(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v", err)
+	for _, key := range [][]byte{nil, []byte("k")} {
+		l, err := Listen("", &ListenOptions{AuthKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		for _, d := range []time.Duration{time.Millisecond, 20 * time.Millisecond} {
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			if _, err := l.Accept(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("auth=%v, %v: got %v", key != nil, d, err)
+			}
+		}
+		// The Listener still works.
+		ctx := testCtx(t)
+		go func() {
+			if c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: key}); err == nil {
+				c.Close()
+			}
+		}()
+		c, err := l.Accept(ctx)
+		if err != nil {
+			t.Fatalf("auth=%v: Accept after timeouts: %v", key != nil, err)
+		}
+		c.Close()
 	}
 }
 
