@@ -10,23 +10,12 @@ func (c *Conn) recvMsg(ctx context.Context, max int) ([]byte, error) {
 	return c.RecvBytesMax(ctx, max)
 }
 
-// sendMsgs sends the messages with one write: the same bytes as sending
-// them one by one, in one system call and so one wake-up of the peer.
-// Over TLS they are sent one by one.
+// sendMsgs sends the messages with one write (SendBytesMany): the same
+// bytes as sending them one by one, in one system call and so one wake-up
+// of the peer. Over TLS they are sent one by one.
 func (c *Conn) sendMsgs(ctx context.Context, msgs ...[]byte) error {
-	if c.fragileWrites {
-		for _, p := range msgs {
-			if err := c.SendBytes(ctx, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := c.beginSend(ctx); err != nil {
-		return err
-	}
-	defer func() { <-c.wlock }()
-	return c.writeFrames(ctx, msgs)
+	_, err := c.SendBytesMany(ctx, msgs...)
+	return err
 }
 
 // msgBuffered reports whether a whole message already sits in the Conn's

@@ -212,46 +212,6 @@ func (c *Conn) writeFrame(ctx context.Context, p []byte) error {
 	return nil
 }
 
-// writeFrames writes small messages (together at most coalesceMax bytes)
-// framed in one write, with the write lock held. Only the handshake uses
-// it: its messages are a few dozen bytes.
-func (c *Conn) writeFrames(ctx context.Context, msgs [][]byte) error {
-	w := &c.wr
-	if w.bg != nil {
-		if err := c.waitBackground(ctx); err != nil {
-			return err
-		}
-	}
-	if ctx.Done() != nil {
-		defer watch(ctx, c.t.SetWriteDeadline)()
-	}
-	if w.pending != nil {
-		n, err := c.t.Write(w.pending)
-		if err != nil {
-			w.pending = w.pending[n:]
-			return c.writeError(ctx, err, 0, 0)
-		}
-		w.pending = nil
-	}
-	var b []byte
-	for _, p := range msgs {
-		if len(p) > coalesceMax {
-			return errors.New("mpconn: writeFrames: message too long")
-		}
-		var hdr [longHeaderLen]byte
-		h := putHeader(hdr[:], int64(len(p)))
-		b = append(append(b, hdr[:h]...), p...)
-	}
-	n, err := c.t.Write(b)
-	if err != nil {
-		if n > 0 {
-			w.pending = append([]byte(nil), b[n:]...)
-		}
-		return c.writeError(ctx, err, n, len(b))
-	}
-	return nil
-}
-
 // writeError reports a failed write of which n of total bytes went out.
 func (c *Conn) writeError(ctx context.Context, err error, n, total int) error {
 	if c.closed.Load() {
