@@ -201,6 +201,9 @@ type structFields struct {
 	list   []field
 	exact  map[string]int
 	folded map[string]int
+	// plain is set when every field is always pickled and is a field of
+	// the struct itself: none is omitempty or omitzero or promoted.
+	plain bool
 }
 
 func (sf *structFields) lookup(name string) *field {
@@ -387,6 +390,13 @@ func typeFields(t reflect.Type) *structFields {
 			f.isZero = zeroFunc(f.typ)
 		}
 		sf.exact[f.name] = i
+	}
+	sf.plain = true
+	for i := range sf.list {
+		f := &sf.list[i]
+		if f.omitEmpty || f.omitZero || len(f.index) > 1 {
+			sf.plain = false
+		}
 	}
 	// Folded names: the first field in order wins, as with encoding/json.
 	for i := len(sf.list) - 1; i >= 0; i-- {

@@ -28,6 +28,10 @@ type encodeState struct {
 	gmemo      map[Global]uint32
 	memoLen    uint32
 	depth      int
+	// usedDirect is set when a Go value went the direct path
+	// (encode_direct.go); noDirect makes them all take the reference
+	// path, fromGo.
+	usedDirect, noDirect bool
 }
 
 func (e *encodeState) reset() {
@@ -35,9 +39,25 @@ func (e *encodeState) reset() {
 	clear(e.gmemo)
 	e.memoLen = 0
 	e.depth = 0
+	e.usedDirect = false
 }
 
 func (e *encodeState) marshal(v any, proto int) error {
+	start := len(e.buf)
+	err := e.marshalOnce(v, proto)
+	if err != nil && e.usedDirect {
+		// The direct path failed: start over on the reference path, for
+		// its error.
+		e.buf = e.buf[:start]
+		e.reset()
+		e.noDirect = true
+		err = e.marshalOnce(v, proto)
+		e.noDirect = false
+	}
+	return err
+}
+
+func (e *encodeState) marshalOnce(v any, proto int) error {
 	if e.gmemo == nil {
 		e.gmemo = make(map[Global]uint32)
 	}
@@ -325,6 +345,11 @@ func (e *encodeState) saveValue(v any) error {
 		return &UnsupportedValueError{Value: v, Str: "internal list builder"}
 	default:
 		if err := e.enter(); err != nil {
+			return err
+		}
+		if !e.noDirect {
+			err := e.saveGoRoot(reflect.ValueOf(v))
+			e.depth--
 			return err
 		}
 		w, err := fromGo(reflect.ValueOf(v))
