@@ -183,6 +183,7 @@ type field struct {
 	omitEmpty bool
 	omitZero  bool
 	isZero    func(reflect.Value) bool // the field's own IsZero, for omitzero
+	viaPtr    bool                     // promoted through an embedded pointer
 	info      atomic.Pointer[typeInfo]
 }
 
@@ -388,6 +389,14 @@ func typeFields(t reflect.Type) *structFields {
 		f.hash, _ = keyOf(f.name)
 		if f.omitZero {
 			f.isZero = zeroFunc(f.typ)
+		}
+		ft := t
+		for _, x := range f.index[:len(f.index)-1] {
+			ft = ft.Field(x).Type
+			if ft.Kind() == reflect.Pointer {
+				f.viaPtr = true
+				ft = ft.Elem()
+			}
 		}
 		sf.exact[f.name] = i
 	}

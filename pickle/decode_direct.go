@@ -1,0 +1,701 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"math"
+	"reflect"
+	"sync"
+	"unsafe"
+)
+
+// Direct decoding into typed Go values.
+//
+// Unmarshal into a Go value other than an interface first tries the direct
+// path, which handles the pickles CPython writes for plain data (dicts,
+// lists, str, int, float, bool, None) going into structs, slices, strings,
+// numbers, bools and pointers to them, without building the model value.
+// It works in three passes over the pickle:
+//
+//  1. parse: a recursive descent over a subset of the opcodes into a tape
+//     (a flat list of entries, reused between calls), checking everything
+//     the machine of vm.go checks on the same opcodes (lengths, UTF-8,
+//     memo indices, limits);
+//  2. check: a walk of the tape along the destination's type, without
+//     touching the destination, which succeeds only when every value fits
+//     its target;
+//  3. store: the same walk, storing the values.
+//
+// Whenever the first two passes meet anything else (another opcode, a
+// shared container, a target type or value the direct path leaves to the
+// reference path, a type mismatch, an error of any kind), Unmarshal
+// decodes on the reference path (the model value, then assignValue),
+// which gives the results and errors; since the destination is only
+// written in the third pass, which cannot fail, it is then untouched.
+//
+// The grammar accepted is: an optional PROTO, then one value, then STOP,
+// FRAMEs being allowed before any opcode. A value is a scalar (NONE,
+// NEWTRUE, NEWFALSE, BININT1, BININT2, BININT, LONG1 of up to 8 bytes,
+// BINFLOAT, SHORT_BINUNICODE, BINUNICODE, a BINGET or LONG_BINGET of a
+// str), or EMPTY_LIST followed by its items (MARK ... APPENDS batches, or
+// one item and APPEND), or EMPTY_DICT followed by its items (MARK ...
+// SETITEMS batches, or one key, one value and SETITEM); any value may be
+// followed by MEMOIZE, BINPUT or LONG_BINPUT (in order). Every opcode of
+// an accepted pickle means for the machine what it means here (the
+// recursion mirrors its stack), so the values are the same.
+
+// Tape entry kinds.
+const (
+	tNone uint8 = iota + 1
+	tBool
+	tInt
+	tFloat
+	tStr
+	tList
+	tDict
+)
+
+// tapeEnt is one value on the tape. A list is followed by its n items, a
+// dict by its n keys and values, alternately; end is the index after the
+// container's last entry.
+type tapeEnt struct {
+	kind uint8
+	b    bool
+	x    uint64 // int64 or float64 bits
+	s, e int    // str: its bytes in the input
+	memo int32  // str: its memo index, or -1
+	n    int32  // list, dict: number of items
+	end  int32  // list, dict: index after the last entry
+	fld  int32  // dict key into a struct: the field's index, or -1
+}
+
+// dmemo is a memo entry: a str (its bytes and, once made, its string) or
+// anything else (which the direct path does not fetch).
+type dmemo struct {
+	isStr bool
+	made  bool
+	s, e  int
+	str   string
+}
+
+// directDecoder holds the state of one direct decode; its buffers are
+// reused through a pool.
+type directDecoder struct {
+	data []byte
+	pos  int
+	tape []tapeEnt
+	memo []dmemo
+	work int // parse steps left
+}
+
+// maxDirectDepth bounds nesting on the direct path (deeper pickles take
+// the reference path, which has the real limit).
+const maxDirectDepth = 100
+
+var directPool = sync.Pool{New: func() any { return new(directDecoder) }}
+
+// unmarshalDirect decodes data into v on the direct path and reports
+// whether it did; when it did not, v is unchanged.
+func unmarshalDirect(data []byte, v any) bool {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return false
+	}
+	dst := rv.Elem()
+	ti := infoOf(dst.Type())
+	if !directTarget(ti) {
+		return false
+	}
+	d := directPool.Get().(*directDecoder)
+	d.data = data
+	d.pos = 0
+	d.work = 4*len(data) + 64
+	ok := d.parse()
+	if ok {
+		_, ok = d.check(0, ti, 0)
+	}
+	if ok {
+		d.store(dst, 0, ti)
+	}
+	d.data = nil
+	clear(d.memo) // drop the strings
+	d.memo = d.memo[:0]
+	d.tape = d.tape[:0]
+	if cap(d.tape) > 1<<16 || cap(d.memo) > 1<<16 {
+		d.tape, d.memo = nil, nil
+	}
+	directPool.Put(d)
+	return ok
+}
+
+// directFlags are the type flags that send a target to the reference path.
+const directFlags = isUnmarshaler | isTextUnmarshaler | isModel | isTime | isBigInt
+
+// directTarget reports whether a target of this type can take the direct
+// path at all (a quick test before parsing).
+func directTarget(ti *typeInfo) bool {
+	if ti.flags&directFlags != 0 {
+		return false
+	}
+	switch ti.t.Kind() {
+	case reflect.Struct, reflect.Pointer, reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	case reflect.Slice:
+		return ti.flags&isBytes == 0
+	}
+	return false
+}
+
+// Pass 1: parse.
+
+// peek returns the next opcode, after any FRAMEs (whose bytes must be
+// present, as the machine requires).
+func (d *directDecoder) peek() (byte, bool) {
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c != opFrame {
+			return c, true
+		}
+		if len(d.data)-d.pos < 9 || binary.LittleEndian.Uint64(d.data[d.pos+1:]) > uint64(len(d.data)-d.pos-9) {
+			return 0, false
+		}
+		d.pos += 9
+	}
+	return 0, false
+}
+
+func (d *directDecoder) parse() bool {
+	c, ok := d.peek()
+	if !ok {
+		return false
+	}
+	if c == opProto {
+		if len(d.data)-d.pos < 2 || d.data[d.pos+1] > HighestProtocol {
+			return false
+		}
+		d.pos += 2
+	}
+	if !d.value(0) {
+		return false
+	}
+	c, ok = d.peek()
+	return ok && c == opStop
+}
+
+// memos reads the memo opcodes after a value: str memoizes the str at
+// s:e, else the value is one the direct path never fetches.
+func (d *directDecoder) memos(str bool, s, e int) (memo int32, ok bool) {
+	memo = -1
+	for {
+		c, ok := d.peek()
+		if !ok {
+			return memo, true // the caller fails on the end
+		}
+		idx := uint64(len(d.memo))
+		switch c {
+		case opMemoize:
+			d.pos++
+		case opBinPut:
+			if len(d.data)-d.pos < 2 || uint64(d.data[d.pos+1]) != idx {
+				return memo, false
+			}
+			d.pos += 2
+		case opLongBinPut:
+			if len(d.data)-d.pos < 5 || le32(d.data[d.pos+1:]) != idx {
+				return memo, false
+			}
+			d.pos += 5
+		default:
+			return memo, true
+		}
+		if len(d.memo) >= DefaultLimits.MaxMemo {
+			return memo, false
+		}
+		if str && memo < 0 {
+			memo = int32(len(d.memo))
+		}
+		d.memo = append(d.memo, dmemo{isStr: str, s: s, e: e})
+	}
+}
+
+// startsValue reports whether opcode c can start a value.
+func startsValue(c byte) bool {
+	switch c {
+	case opNone, opNewTrue, opNewFalse, opBinInt1, opBinInt2, opBinInt, opLong1,
+		opBinFloat, opShortBinUnicode, opBinUnicode, opBinGet, opLongBinGet,
+		opEmptyList, opEmptyDict:
+		return true
+	}
+	return false
+}
+
+// value parses one value onto the tape.
+func (d *directDecoder) value(depth int) bool {
+	d.work--
+	if d.work < 0 || depth > maxDirectDepth {
+		return false
+	}
+	c, ok := d.peek()
+	if !ok {
+		return false
+	}
+	buf := d.data[d.pos:]
+	t := tapeEnt{kind: tInt, memo: -1, fld: -1}
+	var n int // bytes of the opcode
+	switch c {
+	case opNone:
+		t.kind, n = tNone, 1
+	case opNewTrue, opNewFalse:
+		t.kind, t.b, n = tBool, c == opNewTrue, 1
+	case opBinInt1:
+		if len(buf) < 2 {
+			return false
+		}
+		t.x, n = uint64(buf[1]), 2
+	case opBinInt2:
+		if len(buf) < 3 {
+			return false
+		}
+		t.x, n = le16(buf[1:]), 3
+	case opBinInt:
+		if len(buf) < 5 {
+			return false
+		}
+		t.x, n = uint64(int64(int32(binary.LittleEndian.Uint32(buf[1:])))), 5
+	case opLong1:
+		if len(buf) < 2 || buf[1] > 8 || len(buf)-2 < int(buf[1]) {
+			return false
+		}
+		m := int(buf[1])
+		x, _ := decodeLong(buf[2 : 2+m]).(int64)
+		t.x, n = uint64(x), 2+m
+	case opBinFloat:
+		if len(buf) < 9 {
+			return false
+		}
+		t.kind, t.x, n = tFloat, binary.BigEndian.Uint64(buf[1:]), 9
+	case opShortBinUnicode, opBinUnicode:
+		var l uint64
+		if c == opShortBinUnicode {
+			if len(buf) < 2 {
+				return false
+			}
+			l, n = uint64(buf[1]), 2
+		} else {
+			if len(buf) < 5 {
+				return false
+			}
+			l, n = le32(buf[1:]), 5
+		}
+		if l > uint64(len(buf)-n) {
+			return false
+		}
+		b := buf[n : n+int(l)]
+		if !validPyUTF8(b) {
+			return false
+		}
+		t.kind, t.s, t.e = tStr, d.pos+n, d.pos+n+int(l)
+		n += int(l)
+	case opBinGet, opLongBinGet:
+		var idx uint64
+		if c == opBinGet {
+			if len(buf) < 2 {
+				return false
+			}
+			idx, n = uint64(buf[1]), 2
+		} else {
+			if len(buf) < 5 {
+				return false
+			}
+			idx, n = le32(buf[1:]), 5
+		}
+		if idx >= uint64(len(d.memo)) || !d.memo[idx].isStr {
+			return false
+		}
+		m := &d.memo[idx]
+		t.kind, t.s, t.e, t.memo = tStr, m.s, m.e, int32(idx)
+	case opEmptyList, opEmptyDict:
+		d.pos++
+		if _, ok := d.memos(false, 0, 0); !ok {
+			return false
+		}
+		if c == opEmptyList {
+			return d.list(depth + 1)
+		}
+		return d.dict(depth + 1)
+	default:
+		return false
+	}
+	d.pos += n
+	memo, ok := d.memos(t.kind == tStr, t.s, t.e)
+	if !ok {
+		return false
+	}
+	if t.memo < 0 {
+		t.memo = memo
+	}
+	d.tape = append(d.tape, t)
+	return true
+}
+
+// list parses a list's items, after EMPTY_LIST and its memo opcodes.
+func (d *directDecoder) list(depth int) bool {
+	at := len(d.tape)
+	d.tape = append(d.tape, tapeEnt{kind: tList, memo: -1, fld: -1})
+	n, ok := d.items(depth, opAppend, opAppends, 1)
+	if !ok {
+		return false
+	}
+	d.tape[at].n = int32(n)
+	d.tape[at].end = int32(len(d.tape))
+	return true
+}
+
+// dict parses a dict's items, after EMPTY_DICT and its memo opcodes.
+func (d *directDecoder) dict(depth int) bool {
+	at := len(d.tape)
+	d.tape = append(d.tape, tapeEnt{kind: tDict, memo: -1, fld: -1})
+	n, ok := d.items(depth, opSetItem, opSetItems, 2)
+	if !ok {
+		return false
+	}
+	d.tape[at].n = int32(n)
+	d.tape[at].end = int32(len(d.tape))
+	return true
+}
+
+// items parses a container's items: MARK batches closed by many, or
+// (when there is no batch) one item of per values closed by one. It
+// returns the number of items.
+func (d *directDecoder) items(depth int, one, many byte, per int) (int, bool) {
+	n := 0
+	batches := false
+	for {
+		c, ok := d.peek()
+		if !ok {
+			return 0, false
+		}
+		if c == opMark {
+			d.pos++
+			batches = true
+			k := 0
+			for {
+				c, ok := d.peek()
+				if !ok {
+					return 0, false
+				}
+				if c == many {
+					d.pos++
+					break
+				}
+				if !d.value(depth) {
+					return 0, false
+				}
+				if per == 2 && k%2 == 0 && !hashable(d.tape[len(d.tape)-1].kind) {
+					return 0, false // an unhashable key: the machine fails
+				}
+				k++
+			}
+			if k%per != 0 {
+				return 0, false
+			}
+			n += k / per
+			if n > DefaultLimits.MaxItems {
+				return 0, false
+			}
+			if _, ok := d.memos(false, 0, 0); !ok {
+				return 0, false
+			}
+			continue
+		}
+		if batches || !startsValue(c) {
+			return n, true
+		}
+		// One item closed by one, or the container has ended and the
+		// value belongs to an outer one: look ahead.
+		pos, tape, memo := d.pos, len(d.tape), len(d.memo)
+		ok = true
+		for range per {
+			if ok = d.value(depth); !ok {
+				break
+			}
+		}
+		if ok && per == 2 && !hashable(d.tape[tape].kind) {
+			return 0, false
+		}
+		if c, more := d.peek(); !ok || !more || c != one {
+			d.pos, d.tape, d.memo = pos, d.tape[:tape], d.memo[:memo]
+			return n, true
+		}
+		d.pos++
+		if _, ok := d.memos(false, 0, 0); !ok {
+			return 0, false
+		}
+		return 1, true
+	}
+}
+
+// hashable reports whether a value of this kind can be a dict key.
+func hashable(kind uint8) bool { return kind != tList && kind != tDict }
+
+// Pass 2: check.
+
+// check reports whether the value at tape index i fits a target of type
+// ti, and returns the index after it. It records in dict keys the struct
+// fields they go to.
+func (d *directDecoder) check(i int, ti *typeInfo, depth int) (int, bool) {
+	if ti.flags&directFlags != 0 || depth > maxDirectDepth {
+		return 0, false
+	}
+	t := &d.tape[i]
+	next := i + 1
+	if t.kind == tList || t.kind == tDict {
+		next = int(t.end)
+	}
+	k := ti.t.Kind()
+	if t.kind == tNone {
+		// None stores nil into pointers, slices, (maps and interfaces),
+		// and leaves other values as they are.
+		return next, k != reflect.Interface && k != reflect.Map
+	}
+	switch k {
+	case reflect.Pointer:
+		return d.check(i, ti.elemInfo(), depth+1)
+	case reflect.Bool:
+		return next, t.kind == tBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if t.kind != tInt {
+			return 0, false
+		}
+		bits := ti.t.Bits()
+		x := int64(t.x)
+		return next, bits == 64 || x >= -1<<(bits-1) && x < 1<<(bits-1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if t.kind != tInt || int64(t.x) < 0 {
+			return 0, false
+		}
+		bits := ti.t.Bits()
+		return next, bits == 64 || t.x < 1<<bits
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		switch t.kind {
+		case tFloat:
+			f = math.Float64frombits(t.x)
+		case tInt:
+			f = float64(int64(t.x))
+		default:
+			return 0, false
+		}
+		if k == reflect.Float32 {
+			// reflect's OverflowFloat for float32.
+			if f < 0 {
+				f = -f
+			}
+			return next, !(math.MaxFloat32 < f && f <= math.MaxFloat64)
+		}
+		return next, true
+	case reflect.String:
+		return next, t.kind == tStr
+	case reflect.Slice:
+		if t.kind != tList || ti.flags&isBytes != 0 {
+			return 0, false
+		}
+		eti := ti.elemInfo()
+		j := i + 1
+		for range t.n {
+			var ok bool
+			if j, ok = d.check(j, eti, depth+1); !ok {
+				return 0, false
+			}
+		}
+		return next, true
+	case reflect.Struct:
+		if t.kind != tDict {
+			return 0, false
+		}
+		return next, d.checkStruct(i, ti, depth)
+	}
+	return 0, false
+}
+
+// checkStruct checks the dict at tape index i against struct type ti.
+func (d *directDecoder) checkStruct(i int, ti *typeInfo, depth int) bool {
+	fields := ti.fields
+	if len(fields.list) > 64 {
+		return false
+	}
+	var seen uint64
+	t := &d.tape[i]
+	j := i + 1
+	for range t.n {
+		key := &d.tape[j]
+		if key.kind != tStr {
+			return false // a type error: the reference path reports it
+		}
+		j++
+		f := d.lookup(fields, key)
+		if f < 0 {
+			// An unknown key: its value is ignored.
+			key.fld = -1
+			v := &d.tape[j]
+			j++
+			if v.kind == tList || v.kind == tDict {
+				j = int(v.end)
+			}
+			continue
+		}
+		if seen&(1<<f) != 0 || fields.list[f].viaPtr {
+			// A field set twice (the reference path keeps the last
+			// value, in the first key's place) or through an embedded
+			// pointer.
+			return false
+		}
+		seen |= 1 << f
+		key.fld = int32(f)
+		var ok bool
+		if j, ok = d.check(j, fields.list[f].typeInfo(), depth+1); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup returns the index of the field a str key names, or -1, without
+// allocating for a name that matches exactly.
+func (d *directDecoder) lookup(fields *structFields, key *tapeEnt) int {
+	name := d.data[key.s:key.e]
+	if i, ok := fields.exact[string(name)]; ok {
+		return i
+	}
+	if i, ok := fields.folded[foldName(string(name))]; ok {
+		return i
+	}
+	return -1
+}
+
+// Pass 3: store.
+
+// store stores the value at tape index i, which check accepted for ti,
+// into v, and returns the index after it.
+func (d *directDecoder) store(v reflect.Value, i int, ti *typeInfo) int {
+	t := &d.tape[i]
+	next := i + 1
+	if t.kind == tList || t.kind == tDict {
+		next = int(t.end)
+	}
+	k := v.Kind()
+	if t.kind == tNone {
+		if k == reflect.Pointer || k == reflect.Slice {
+			v.SetZero()
+		}
+		return next
+	}
+	switch k {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(ti.t.Elem()))
+		}
+		return d.store(v.Elem(), i, ti.elemInfo())
+	case reflect.Bool:
+		v.SetBool(t.b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(t.x))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		v.SetUint(t.x)
+	case reflect.Float32, reflect.Float64:
+		if t.kind == tFloat {
+			v.SetFloat(math.Float64frombits(t.x))
+		} else {
+			v.SetFloat(float64(int64(t.x)))
+		}
+	case reflect.String:
+		d.storeString(v, t)
+	case reflect.Slice:
+		d.storeSlice(v, i, ti)
+	case reflect.Struct:
+		fields := ti.fields
+		j := i + 1
+		for range t.n {
+			key := &d.tape[j]
+			j++
+			if key.fld < 0 {
+				w := &d.tape[j]
+				j++
+				if w.kind == tList || w.kind == tDict {
+					j = int(w.end)
+				}
+				continue
+			}
+			f := &fields.list[key.fld]
+			fv := v.Field(f.index[0])
+			for _, x := range f.index[1:] {
+				fv = fv.Field(x)
+			}
+			j = d.store(fv, j, f.typeInfo())
+		}
+	}
+	return next
+}
+
+// storeString stores a str, reusing the target's string when it is
+// already equal, and making each memoized str once.
+func (d *directDecoder) storeString(v reflect.Value, t *tapeEnt) {
+	var m *dmemo
+	if t.memo >= 0 {
+		m = &d.memo[t.memo]
+		if m.made {
+			v.SetString(m.str)
+			return
+		}
+	}
+	b := d.data[t.s:t.e]
+	s := v.String()
+	if s != string(b) {
+		s = string(b)
+		v.SetString(s)
+	}
+	if m != nil {
+		m.str, m.made = s, true
+	}
+}
+
+// storeSlice stores a list into a slice as storeSlice of the reference
+// path does: into the slice's array if it is large enough.
+func (d *directDecoder) storeSlice(v reflect.Value, i int, ti *typeInfo) {
+	t := &d.tape[i]
+	n := int(t.n)
+	switch {
+	case n == 0 && v.IsNil():
+		v.Set(reflect.MakeSlice(ti.t, 0, 0))
+	case v.Cap() < n:
+		v.SetZero()
+		v.Grow(n)
+	}
+	v.SetLen(n)
+	eti := ti.elemInfo()
+	j := i + 1
+	if eti.t.Kind() == reflect.Float64 && eti.flags&directFlags == 0 {
+		// The common []float64 (or a named float64 type).
+		s := unsafe.Slice((*float64)(v.UnsafePointer()), n)
+		for x := range s {
+			e := &d.tape[j]
+			switch e.kind {
+			case tFloat:
+				s[x] = math.Float64frombits(e.x)
+			case tInt:
+				s[x] = float64(int64(e.x))
+			default: // None: the element is zeroed and left so
+				s[x] = 0
+			}
+			j++
+		}
+		return
+	}
+	for x := range n {
+		e := v.Index(x)
+		e.SetZero()
+		j = d.store(e, j, eti)
+	}
+}
