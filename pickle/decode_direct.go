@@ -60,21 +60,20 @@ const (
 type tapeEnt struct {
 	kind uint8
 	b    bool
-	x    uint64 // int64 or float64 bits
-	s, e int    // str: its bytes in the input
-	memo int32  // str: its memo index, or -1
-	n    int32  // list, dict: number of items
-	end  int32  // list, dict: index after the last entry
 	fld  int32  // dict key into a struct: the field's index, or -1
+	n    int32  // list, dict: number of items; str: its memo index, or -1
+	end  int32  // list, dict: index after the last entry; str: end of its bytes
+	x    uint64 // int64 or float64 bits; str: start of its bytes
 }
 
-// dmemo is a memo entry: a str (its bytes and, once made, its string) or
-// anything else (which the direct path does not fetch).
+// str returns the bytes of a str entry.
+func (d *directDecoder) str(t *tapeEnt) []byte { return d.data[t.x:t.end] }
+
+// dmemo is a memo entry: a str (its bytes in the input) or anything else
+// (which the direct path does not fetch).
 type dmemo struct {
+	s, e  int32
 	isStr bool
-	made  bool
-	s, e  int
-	str   string
 }
 
 // directDecoder holds the state of one direct decode; its buffers are
@@ -84,7 +83,14 @@ type directDecoder struct {
 	pos  int
 	tape []tapeEnt
 	memo []dmemo
-	work int // parse steps left
+	work int  // parse steps left
+	refs bool // a memoized str is fetched
+	// strs holds the strings made of memoized strs, by memo index, when
+	// refs is set: a str fetched many times is made once.
+	strs []string
+	// lastT and lastInfo cache the target type's typeInfo.
+	lastT    reflect.Type
+	lastInfo *typeInfo
 }
 
 // maxDirectDepth bounds nesting on the direct path (deeper pickles take
@@ -100,15 +106,24 @@ func unmarshalDirect(data []byte, v any) bool {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return false
 	}
-	dst := rv.Elem()
-	ti := infoOf(dst.Type())
-	if !directTarget(ti) {
+	if len(data) > math.MaxInt32 {
 		return false
 	}
+	dst := rv.Elem()
 	d := directPool.Get().(*directDecoder)
+	ti := d.lastInfo
+	if t := dst.Type(); t != d.lastT {
+		ti = infoOf(t)
+		d.lastT, d.lastInfo = t, ti
+	}
+	if !directTarget(ti) {
+		directPool.Put(d)
+		return false
+	}
 	d.data = data
 	d.pos = 0
 	d.work = 4*len(data) + 64
+	d.refs = false
 	ok := d.parse()
 	if ok {
 		_, ok = d.check(0, ti, 0)
@@ -117,11 +132,12 @@ func unmarshalDirect(data []byte, v any) bool {
 		d.store(dst, 0, ti)
 	}
 	d.data = nil
-	clear(d.memo) // drop the strings
 	d.memo = d.memo[:0]
 	d.tape = d.tape[:0]
-	if cap(d.tape) > 1<<16 || cap(d.memo) > 1<<16 {
-		d.tape, d.memo = nil, nil
+	clear(d.strs)
+	d.strs = d.strs[:0]
+	if cap(d.tape) > 1<<16 || cap(d.memo) > 1<<16 || cap(d.strs) > 1<<16 {
+		d.tape, d.memo, d.strs = nil, nil, nil
 	}
 	directPool.Put(d)
 	return ok
@@ -136,7 +152,7 @@ func directTarget(ti *typeInfo) bool {
 	if ti.flags&directFlags != 0 {
 		return false
 	}
-	switch ti.t.Kind() {
+	switch ti.kind {
 	case reflect.Struct, reflect.Pointer, reflect.Bool, reflect.String,
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
@@ -216,7 +232,7 @@ func (d *directDecoder) memos(str bool, s, e int) (memo int32, ok bool) {
 		if str && memo < 0 {
 			memo = int32(len(d.memo))
 		}
-		d.memo = append(d.memo, dmemo{isStr: str, s: s, e: e})
+		d.memo = append(d.memo, dmemo{isStr: str, s: int32(s), e: int32(e)})
 	}
 }
 
@@ -242,7 +258,7 @@ func (d *directDecoder) value(depth int) bool {
 		return false
 	}
 	buf := d.data[d.pos:]
-	t := tapeEnt{kind: tInt, memo: -1, fld: -1}
+	t := tapeEnt{kind: tInt, n: -1, fld: -1}
 	var n int // bytes of the opcode
 	switch c {
 	case opNone:
@@ -296,7 +312,7 @@ func (d *directDecoder) value(depth int) bool {
 		if !validPyUTF8(b) {
 			return false
 		}
-		t.kind, t.s, t.e = tStr, d.pos+n, d.pos+n+int(l)
+		t.kind, t.x, t.end = tStr, uint64(d.pos+n), int32(d.pos+n+int(l))
 		n += int(l)
 	case opBinGet, opLongBinGet:
 		var idx uint64
@@ -315,7 +331,8 @@ func (d *directDecoder) value(depth int) bool {
 			return false
 		}
 		m := &d.memo[idx]
-		t.kind, t.s, t.e, t.memo = tStr, m.s, m.e, int32(idx)
+		t.kind, t.x, t.end, t.n = tStr, uint64(m.s), m.e, int32(idx)
+		d.refs = true
 	case opEmptyList, opEmptyDict:
 		d.pos++
 		if _, ok := d.memos(false, 0, 0); !ok {
@@ -329,12 +346,17 @@ func (d *directDecoder) value(depth int) bool {
 		return false
 	}
 	d.pos += n
-	memo, ok := d.memos(t.kind == tStr, t.s, t.e)
-	if !ok {
-		return false
-	}
-	if t.memo < 0 {
-		t.memo = memo
+	if d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case opMemoize, opBinPut, opLongBinPut, opFrame:
+			memo, ok := d.memos(t.kind == tStr, int(t.x), int(t.end))
+			if !ok {
+				return false
+			}
+			if t.kind == tStr && t.n < 0 {
+				t.n = memo
+			}
+		}
 	}
 	d.tape = append(d.tape, t)
 	return true
@@ -343,7 +365,7 @@ func (d *directDecoder) value(depth int) bool {
 // list parses a list's items, after EMPTY_LIST and its memo opcodes.
 func (d *directDecoder) list(depth int) bool {
 	at := len(d.tape)
-	d.tape = append(d.tape, tapeEnt{kind: tList, memo: -1, fld: -1})
+	d.tape = append(d.tape, tapeEnt{kind: tList, fld: -1})
 	n, ok := d.items(depth, opAppend, opAppends, 1)
 	if !ok {
 		return false
@@ -356,7 +378,7 @@ func (d *directDecoder) list(depth int) bool {
 // dict parses a dict's items, after EMPTY_DICT and its memo opcodes.
 func (d *directDecoder) dict(depth int) bool {
 	at := len(d.tape)
-	d.tape = append(d.tape, tapeEnt{kind: tDict, memo: -1, fld: -1})
+	d.tape = append(d.tape, tapeEnt{kind: tDict, fld: -1})
 	n, ok := d.items(depth, opSetItem, opSetItems, 2)
 	if !ok {
 		return false
@@ -454,7 +476,7 @@ func (d *directDecoder) check(i int, ti *typeInfo, depth int) (int, bool) {
 	if t.kind == tList || t.kind == tDict {
 		next = int(t.end)
 	}
-	k := ti.t.Kind()
+	k := ti.kind
 	if t.kind == tNone {
 		// None stores nil into pointers, slices, (maps and interfaces),
 		// and leaves other values as they are.
@@ -565,8 +587,14 @@ func (d *directDecoder) checkStruct(i int, ti *typeInfo, depth int) bool {
 // lookup returns the index of the field a str key names, or -1, without
 // allocating for a name that matches exactly.
 func (d *directDecoder) lookup(fields *structFields, key *tapeEnt) int {
-	name := d.data[key.s:key.e]
-	if i, ok := fields.exact[string(name)]; ok {
+	name := d.str(key)
+	if len(fields.list) <= 16 {
+		for i := range fields.list {
+			if fields.list[i].name == string(name) {
+				return i
+			}
+		}
+	} else if i, ok := fields.exact[string(name)]; ok {
 		return i
 	}
 	if i, ok := fields.folded[foldName(string(name))]; ok {
@@ -585,7 +613,7 @@ func (d *directDecoder) store(v reflect.Value, i int, ti *typeInfo) int {
 	if t.kind == tList || t.kind == tDict {
 		next = int(t.end)
 	}
-	k := v.Kind()
+	k := ti.kind
 	if t.kind == tNone {
 		if k == reflect.Pointer || k == reflect.Slice {
 			v.SetZero()
@@ -642,22 +670,25 @@ func (d *directDecoder) store(v reflect.Value, i int, ti *typeInfo) int {
 // storeString stores a str, reusing the target's string when it is
 // already equal, and making each memoized str once.
 func (d *directDecoder) storeString(v reflect.Value, t *tapeEnt) {
-	var m *dmemo
-	if t.memo >= 0 {
-		m = &d.memo[t.memo]
-		if m.made {
-			v.SetString(m.str)
+	var cached *string
+	if d.refs && t.n >= 0 {
+		for len(d.strs) <= int(t.n) {
+			d.strs = append(d.strs, "")
+		}
+		cached = &d.strs[t.n]
+		if *cached != "" {
+			v.SetString(*cached)
 			return
 		}
 	}
-	b := d.data[t.s:t.e]
+	b := d.str(t)
 	s := v.String()
 	if s != string(b) {
 		s = string(b)
 		v.SetString(s)
 	}
-	if m != nil {
-		m.str, m.made = s, true
+	if cached != nil {
+		*cached = s
 	}
 }
 
@@ -676,7 +707,7 @@ func (d *directDecoder) storeSlice(v reflect.Value, i int, ti *typeInfo) {
 	v.SetLen(n)
 	eti := ti.elemInfo()
 	j := i + 1
-	if eti.t.Kind() == reflect.Float64 && eti.flags&directFlags == 0 {
+	if eti.kind == reflect.Float64 && eti.flags&directFlags == 0 {
 		// The common []float64 (or a named float64 type).
 		s := unsafe.Slice((*float64)(v.UnsafePointer()), n)
 		for x := range s {

@@ -17,6 +17,7 @@ import (
 // out once per type and cached.
 type typeInfo struct {
 	t     reflect.Type
+	kind  reflect.Kind // t.Kind()
 	flags infoFlags
 	// fields is set for struct types.
 	fields *structFields
@@ -81,7 +82,7 @@ func infoOf(t reflect.Type) *typeInfo {
 }
 
 func newTypeInfo(t reflect.Type) *typeInfo {
-	ti := &typeInfo{t: t}
+	ti := &typeInfo{t: t, kind: t.Kind()}
 	pt := reflect.PointerTo(t)
 	switch {
 	case t.Implements(marshalerType):
