@@ -80,7 +80,6 @@ type dmemo struct {
 // reused through a pool.
 type directDecoder struct {
 	data []byte
-	pos  int
 	tape []tapeEnt
 	memo []dmemo
 	work int  // parse steps left
@@ -121,7 +120,6 @@ func unmarshalDirect(data []byte, v any) bool {
 		return false
 	}
 	d.data = data
-	d.pos = 0
 	d.work = 4*len(data) + 64
 	d.refs = false
 	ok := d.parse()
@@ -164,76 +162,88 @@ func directTarget(ti *typeInfo) bool {
 	return false
 }
 
-// Pass 1: parse.
+// Pass 1: parse. The parse functions take the input position and return
+// the position after what they read (-1 marks a failure).
 
-// peek returns the next opcode, after any FRAMEs (whose bytes must be
-// present, as the machine requires).
-func (d *directDecoder) peek() (byte, bool) {
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c != opFrame {
-			return c, true
+// frames skips any FRAMEs at pos (their bytes must be present, as the
+// machine requires); it returns -1 for a bad one.
+func frames(data []byte, pos int) int {
+	for pos < len(data) && data[pos] == opFrame {
+		if len(data)-pos < 9 || binary.LittleEndian.Uint64(data[pos+1:]) > uint64(len(data)-pos-9) {
+			return -1
 		}
-		if len(d.data)-d.pos < 9 || binary.LittleEndian.Uint64(d.data[d.pos+1:]) > uint64(len(d.data)-d.pos-9) {
-			return 0, false
-		}
-		d.pos += 9
+		pos += 9
 	}
-	return 0, false
+	return pos
+}
+
+// at returns the opcode at pos after any FRAMEs, and its position.
+func (d *directDecoder) at(pos int) (byte, int) {
+	if pos = frames(d.data, pos); pos < 0 || pos >= len(d.data) {
+		return 0, -1
+	}
+	return d.data[pos], pos
 }
 
 func (d *directDecoder) parse() bool {
-	c, ok := d.peek()
-	if !ok {
+	c, pos := d.at(0)
+	if pos < 0 {
 		return false
 	}
 	if c == opProto {
-		if len(d.data)-d.pos < 2 || d.data[d.pos+1] > HighestProtocol {
+		if len(d.data)-pos < 2 || d.data[pos+1] > HighestProtocol {
 			return false
 		}
-		d.pos += 2
+		pos += 2
 	}
-	if !d.value(0) {
+	if pos = d.value(pos, 0); pos < 0 {
 		return false
 	}
-	c, ok = d.peek()
-	return ok && c == opStop
+	c, pos = d.at(pos)
+	return pos >= 0 && c == opStop
 }
 
-// memos reads the memo opcodes after a value: str memoizes the str at
-// s:e, else the value is one the direct path never fetches.
-func (d *directDecoder) memos(str bool, s, e int) (memo int32, ok bool) {
-	memo = -1
+// memos reads the memo opcodes at pos, after a value: str memoizes the
+// str at s:e, else the value is one the direct path never fetches. It
+// returns the first memo index given to a str, or -1.
+func (d *directDecoder) memos(pos int, str bool, s, e int) (int, int32) {
+	memo := int32(-1)
+	data := d.data
 	for {
-		c, ok := d.peek()
-		if !ok {
-			return memo, true // the caller fails on the end
+		if pos = frames(data, pos); pos < 0 || pos >= len(data) {
+			return pos, memo // the caller fails on the end
 		}
 		idx := uint64(len(d.memo))
-		switch c {
+		switch data[pos] {
 		case opMemoize:
-			d.pos++
+			pos++
 		case opBinPut:
-			if len(d.data)-d.pos < 2 || uint64(d.data[d.pos+1]) != idx {
-				return memo, false
+			if len(data)-pos < 2 || uint64(data[pos+1]) != idx {
+				return -1, memo
 			}
-			d.pos += 2
+			pos += 2
 		case opLongBinPut:
-			if len(d.data)-d.pos < 5 || le32(d.data[d.pos+1:]) != idx {
-				return memo, false
+			if len(data)-pos < 5 || le32(data[pos+1:]) != idx {
+				return -1, memo
 			}
-			d.pos += 5
+			pos += 5
 		default:
-			return memo, true
+			return pos, memo
 		}
 		if len(d.memo) >= DefaultLimits.MaxMemo {
-			return memo, false
+			return -1, memo
 		}
 		if str && memo < 0 {
 			memo = int32(len(d.memo))
 		}
 		d.memo = append(d.memo, dmemo{isStr: str, s: int32(s), e: int32(e)})
 	}
+}
+
+// isMemoOp reports whether c is a memo opcode or a FRAME (which may come
+// before one).
+func isMemoOp(c byte) bool {
+	return c == opMemoize || c == opBinPut || c == opLongBinPut || c == opFrame
 }
 
 // startsValue reports whether opcode c can start a value.
@@ -247,215 +257,213 @@ func startsValue(c byte) bool {
 	return false
 }
 
-// value parses one value onto the tape.
-func (d *directDecoder) value(depth int) bool {
+// value parses one value at pos onto the tape.
+func (d *directDecoder) value(pos, depth int) int {
 	d.work--
 	if d.work < 0 || depth > maxDirectDepth {
-		return false
+		return -1
 	}
-	c, ok := d.peek()
-	if !ok {
-		return false
+	data := d.data
+	if pos < len(data) && data[pos] == opFrame {
+		if pos = frames(data, pos); pos < 0 {
+			return -1
+		}
 	}
-	buf := d.data[d.pos:]
+	if pos >= len(data) {
+		return -1
+	}
+	buf := data[pos:]
 	t := tapeEnt{kind: tInt, n: -1, fld: -1}
 	var n int // bytes of the opcode
-	switch c {
-	case opNone:
-		t.kind, n = tNone, 1
-	case opNewTrue, opNewFalse:
-		t.kind, t.b, n = tBool, c == opNewTrue, 1
-	case opBinInt1:
-		if len(buf) < 2 {
-			return false
-		}
-		t.x, n = uint64(buf[1]), 2
-	case opBinInt2:
-		if len(buf) < 3 {
-			return false
-		}
-		t.x, n = le16(buf[1:]), 3
-	case opBinInt:
-		if len(buf) < 5 {
-			return false
-		}
-		t.x, n = uint64(int64(int32(binary.LittleEndian.Uint32(buf[1:])))), 5
-	case opLong1:
-		if len(buf) < 2 || buf[1] > 8 || len(buf)-2 < int(buf[1]) {
-			return false
-		}
-		m := int(buf[1])
-		x, _ := decodeLong(buf[2 : 2+m]).(int64)
-		t.x, n = uint64(x), 2+m
+	switch c := buf[0]; c {
 	case opBinFloat:
 		if len(buf) < 9 {
-			return false
+			return -1
 		}
 		t.kind, t.x, n = tFloat, binary.BigEndian.Uint64(buf[1:]), 9
 	case opShortBinUnicode, opBinUnicode:
 		var l uint64
 		if c == opShortBinUnicode {
 			if len(buf) < 2 {
-				return false
+				return -1
 			}
 			l, n = uint64(buf[1]), 2
 		} else {
 			if len(buf) < 5 {
-				return false
+				return -1
 			}
 			l, n = le32(buf[1:]), 5
 		}
 		if l > uint64(len(buf)-n) {
-			return false
+			return -1
 		}
-		b := buf[n : n+int(l)]
-		if !validPyUTF8(b) {
-			return false
+		if b := buf[n : n+int(l)]; !validPyUTF8(b) {
+			return -1
 		}
-		t.kind, t.x, t.end = tStr, uint64(d.pos+n), int32(d.pos+n+int(l))
+		t.kind, t.x, t.end = tStr, uint64(pos+n), int32(pos+n+int(l))
 		n += int(l)
+	case opBinInt1:
+		if len(buf) < 2 {
+			return -1
+		}
+		t.x, n = uint64(buf[1]), 2
+	case opBinInt2:
+		if len(buf) < 3 {
+			return -1
+		}
+		t.x, n = le16(buf[1:]), 3
+	case opBinInt:
+		if len(buf) < 5 {
+			return -1
+		}
+		t.x, n = uint64(int64(int32(binary.LittleEndian.Uint32(buf[1:])))), 5
+	case opLong1:
+		if len(buf) < 2 || buf[1] > 8 || len(buf)-2 < int(buf[1]) {
+			return -1
+		}
+		m := int(buf[1])
+		x, _ := decodeLong(buf[2 : 2+m]).(int64)
+		t.x, n = uint64(x), 2+m
+	case opNone:
+		t.kind, n = tNone, 1
+	case opNewTrue, opNewFalse:
+		t.kind, t.b, n = tBool, c == opNewTrue, 1
 	case opBinGet, opLongBinGet:
 		var idx uint64
 		if c == opBinGet {
 			if len(buf) < 2 {
-				return false
+				return -1
 			}
 			idx, n = uint64(buf[1]), 2
 		} else {
 			if len(buf) < 5 {
-				return false
+				return -1
 			}
 			idx, n = le32(buf[1:]), 5
 		}
 		if idx >= uint64(len(d.memo)) || !d.memo[idx].isStr {
-			return false
+			return -1
 		}
 		m := &d.memo[idx]
 		t.kind, t.x, t.end, t.n = tStr, uint64(m.s), m.e, int32(idx)
 		d.refs = true
 	case opEmptyList, opEmptyDict:
-		d.pos++
-		if _, ok := d.memos(false, 0, 0); !ok {
-			return false
+		pos++
+		if pos < len(data) && isMemoOp(data[pos]) {
+			if pos, _ = d.memos(pos, false, 0, 0); pos < 0 {
+				return -1
+			}
 		}
+		at := len(d.tape)
 		if c == opEmptyList {
-			return d.list(depth + 1)
+			d.tape = append(d.tape, tapeEnt{kind: tList, fld: -1})
+			pos = d.items(pos, at, depth+1, opAppend, opAppends, 1)
+		} else {
+			d.tape = append(d.tape, tapeEnt{kind: tDict, fld: -1})
+			pos = d.items(pos, at, depth+1, opSetItem, opSetItems, 2)
 		}
-		return d.dict(depth + 1)
+		if pos >= 0 {
+			d.tape[at].end = int32(len(d.tape))
+		}
+		return pos
 	default:
-		return false
+		return -1
 	}
-	d.pos += n
-	if d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case opMemoize, opBinPut, opLongBinPut, opFrame:
-			memo, ok := d.memos(t.kind == tStr, int(t.x), int(t.end))
-			if !ok {
-				return false
-			}
-			if t.kind == tStr && t.n < 0 {
-				t.n = memo
-			}
+	pos += n
+	if pos < len(data) && isMemoOp(data[pos]) {
+		var memo int32
+		if pos, memo = d.memos(pos, t.kind == tStr, int(t.x), int(t.end)); pos < 0 {
+			return -1
+		}
+		if t.kind == tStr && t.n < 0 {
+			t.n = memo
 		}
 	}
 	d.tape = append(d.tape, t)
-	return true
+	return pos
 }
 
-// list parses a list's items, after EMPTY_LIST and its memo opcodes.
-func (d *directDecoder) list(depth int) bool {
-	at := len(d.tape)
-	d.tape = append(d.tape, tapeEnt{kind: tList, fld: -1})
-	n, ok := d.items(depth, opAppend, opAppends, 1)
-	if !ok {
-		return false
-	}
-	d.tape[at].n = int32(n)
-	d.tape[at].end = int32(len(d.tape))
-	return true
-}
-
-// dict parses a dict's items, after EMPTY_DICT and its memo opcodes.
-func (d *directDecoder) dict(depth int) bool {
-	at := len(d.tape)
-	d.tape = append(d.tape, tapeEnt{kind: tDict, fld: -1})
-	n, ok := d.items(depth, opSetItem, opSetItems, 2)
-	if !ok {
-		return false
-	}
-	d.tape[at].n = int32(n)
-	d.tape[at].end = int32(len(d.tape))
-	return true
-}
-
-// items parses a container's items: MARK batches closed by many, or
-// (when there is no batch) one item of per values closed by one. It
-// returns the number of items.
-func (d *directDecoder) items(depth int, one, many byte, per int) (int, bool) {
+// items parses the items of the container whose tape entry is at index
+// at (after its opcode and memo opcodes): MARK batches closed by many,
+// or (when there is no batch) one item of per values closed by one. It
+// sets the container's item count.
+func (d *directDecoder) items(pos, at, depth int, one, many byte, per int) int {
 	n := 0
 	batches := false
 	for {
-		c, ok := d.peek()
-		if !ok {
-			return 0, false
+		c, p := d.at(pos)
+		if p < 0 {
+			return -1
 		}
+		pos = p
 		if c == opMark {
-			d.pos++
+			pos++
 			batches = true
 			k := 0
 			for {
-				c, ok := d.peek()
-				if !ok {
-					return 0, false
+				c, p := d.at(pos)
+				if p < 0 {
+					return -1
 				}
+				pos = p
 				if c == many {
-					d.pos++
+					pos++
 					break
 				}
-				if !d.value(depth) {
-					return 0, false
+				if pos = d.value(pos, depth); pos < 0 {
+					return -1
 				}
 				if per == 2 && k%2 == 0 && !hashable(d.tape[len(d.tape)-1].kind) {
-					return 0, false // an unhashable key: the machine fails
+					return -1 // an unhashable key: the machine fails
 				}
 				k++
 			}
 			if k%per != 0 {
-				return 0, false
+				return -1
 			}
 			n += k / per
 			if n > DefaultLimits.MaxItems {
-				return 0, false
+				return -1
 			}
-			if _, ok := d.memos(false, 0, 0); !ok {
-				return 0, false
+			if pos < len(d.data) && isMemoOp(d.data[pos]) {
+				if pos, _ = d.memos(pos, false, 0, 0); pos < 0 {
+					return -1
+				}
 			}
 			continue
 		}
 		if batches || !startsValue(c) {
-			return n, true
+			d.tape[at].n = int32(n)
+			return pos
 		}
 		// One item closed by one, or the container has ended and the
 		// value belongs to an outer one: look ahead.
-		pos, tape, memo := d.pos, len(d.tape), len(d.memo)
-		ok = true
+		tape, memo := len(d.tape), len(d.memo)
+		q := pos
 		for range per {
-			if ok = d.value(depth); !ok {
+			if q = d.value(q, depth); q < 0 {
 				break
 			}
 		}
-		if ok && per == 2 && !hashable(d.tape[tape].kind) {
-			return 0, false
+		if q >= 0 && per == 2 && !hashable(d.tape[tape].kind) {
+			return -1
 		}
-		if c, more := d.peek(); !ok || !more || c != one {
-			d.pos, d.tape, d.memo = pos, d.tape[:tape], d.memo[:memo]
-			return n, true
+		if q >= 0 {
+			c, q = d.at(q)
 		}
-		d.pos++
-		if _, ok := d.memos(false, 0, 0); !ok {
-			return 0, false
+		if q < 0 || c != one {
+			d.tape, d.memo = d.tape[:tape], d.memo[:memo]
+			d.tape[at].n = 0
+			return pos
 		}
-		return 1, true
+		pos = q + 1
+		if pos < len(d.data) && isMemoOp(d.data[pos]) {
+			if pos, _ = d.memos(pos, false, 0, 0); pos < 0 {
+				return -1
+			}
+		}
+		d.tape[at].n = 1
+		return pos
 	}
 }
 

@@ -51,7 +51,7 @@ loop:
 			if pos+1 >= len(buf) {
 				break loop
 			}
-			v = int64(buf[pos+1]) // boxed without allocating
+			v = smallInts[buf[pos+1]]
 			pos += 2
 		case opBinInt2:
 			if pos+2 >= len(buf) {
@@ -59,7 +59,7 @@ loop:
 			}
 			x := int64(binary.LittleEndian.Uint16(buf[pos+1:]))
 			if x < 256 {
-				v = x // boxed without allocating
+				v = smallInts[x]
 			} else if off := (len(bx.mem) + 7) &^ 7; off+8 <= cap(bx.mem) {
 				bx.mem = bx.mem[:off+8]
 				p := unsafe.Pointer(&bx.mem[off])
@@ -134,6 +134,15 @@ loop:
 	st.heights = heights
 	st.stackHW = max(st.stackHW, len(stack))
 }
+
+// smallInts are the ints 0 to 255, boxed (Go boxes these without
+// allocating, but through a call).
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = int64(i)
+	}
+	return t
+}()
 
 // fastOps are the opcodes fast executes.
 var fastOps = [256]bool{
