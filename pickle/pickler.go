@@ -36,7 +36,9 @@ type encodeState struct {
 
 func (e *encodeState) reset() {
 	e.memo.reset()
-	clear(e.gmemo)
+	if len(e.gmemo) > 0 {
+		clear(e.gmemo)
+	}
 	e.memoLen = 0
 	e.depth = 0
 	e.usedDirect = false
