@@ -26,8 +26,8 @@ loop:
 	for pos < len(buf) && len(stack) < room {
 		var v any
 		var h int32
-		switch buf[pos] {
-		case opShortBinUnicode:
+		switch fastKind[buf[pos]] {
+		case kShortBinUnicode:
 			if pos+1 >= len(buf) {
 				break loop
 			}
@@ -47,13 +47,13 @@ loop:
 				v = st.shortStr(b)
 			}
 			pos += 2 + n
-		case opBinInt1:
+		case kBinInt1:
 			if pos+1 >= len(buf) {
 				break loop
 			}
 			v = smallInts[buf[pos+1]]
 			pos += 2
-		case opBinInt2:
+		case kBinInt2:
 			if pos+2 >= len(buf) {
 				break loop
 			}
@@ -69,7 +69,7 @@ loop:
 				v = st.boxInt(x)
 			}
 			pos += 3
-		case opBinFloat:
+		case kBinFloat:
 			if pos+8 >= len(buf) {
 				break loop
 			}
@@ -83,13 +83,13 @@ loop:
 				v = st.boxFloat(math.Float64frombits(x))
 			}
 			pos += 9
-		case opEmptyDict:
+		case kEmptyDict:
 			v, h = st.newDict(), 1
 			pos++
-		case opEmptyList:
+		case kEmptyList:
 			v, h = st.newList(st.in.base+int64(pos)), 1
 			pos++
-		case opMemoize:
+		case kMemoize:
 			n := len(stack)
 			if n <= st.fence() || st.memoLen != len(st.memo) || st.memoLen >= st.limits.MaxMemo {
 				break loop
@@ -98,14 +98,14 @@ loop:
 			st.memoLen++
 			pos++
 			continue
-		case opProto:
+		case kProto:
 			if pos+1 >= len(buf) || buf[pos+1] > HighestProtocol {
 				break loop
 			}
 			st.proto = int(buf[pos+1])
 			pos += 2
 			continue
-		case opFrame:
+		case kFrame:
 			// Only a frame whose bytes are all buffered (run checks the
 			// others).
 			if pos+8 >= len(buf) || binary.LittleEndian.Uint64(buf[pos+1:]) > uint64(len(buf)-pos-9) {
@@ -113,7 +113,7 @@ loop:
 			}
 			pos += 9
 			continue
-		case opMark:
+		case kMark:
 			if len(st.marks) >= st.limits.MaxDepth {
 				break loop
 			}
@@ -128,6 +128,13 @@ loop:
 		stack[n] = v
 		heights = heights[:n+1]
 		heights[n] = h
+		// A value is usually memoized at once: MEMOIZE is done here
+		// then, as its case does (v is above any mark).
+		if pos < len(buf) && buf[pos] == opMemoize && st.memoLen == len(st.memo) && st.memoLen < st.limits.MaxMemo {
+			st.memo = append(st.memo, v)
+			st.memoLen++
+			pos++
+		}
 	}
 	st.in.pos = pos
 	st.stack = stack
@@ -143,6 +150,29 @@ var smallInts = func() (t [256]any) {
 	}
 	return t
 }()
+
+// Dense numbers of the opcodes fast executes, so that its switch
+// compiles to a jump table.
+const (
+	kShortBinUnicode = iota + 1
+	kBinInt1
+	kBinInt2
+	kBinFloat
+	kEmptyDict
+	kEmptyList
+	kMemoize
+	kProto
+	kFrame
+	kMark
+)
+
+// fastKind maps the opcodes fast executes to their dense numbers, others
+// to 0.
+var fastKind = [256]uint8{
+	opShortBinUnicode: kShortBinUnicode, opBinInt1: kBinInt1, opBinInt2: kBinInt2,
+	opBinFloat: kBinFloat, opEmptyDict: kEmptyDict, opEmptyList: kEmptyList,
+	opMemoize: kMemoize, opProto: kProto, opFrame: kFrame, opMark: kMark,
+}
 
 // fastOps are the opcodes fast executes.
 var fastOps = [256]bool{
