@@ -34,7 +34,12 @@ func marshalDirect(v any, proto int) ([]byte, error) {
 // bytes whenever it succeeds.
 func checkDirect(t *testing.T, name string, v any) {
 	t.Helper()
-	for proto := 2; proto <= HighestProtocol; proto++ {
+	checkDirectProtocols(t, name, v, 2, 3, 4, 5)
+}
+
+func checkDirectProtocols(t *testing.T, name string, v any, protos ...int) {
+	t.Helper()
+	for _, proto := range protos {
 		want, werr := marshalReference(v, proto)
 		got, gerr := MarshalProtocol(v, proto)
 		switch {
@@ -294,4 +299,27 @@ func TestDirectEncodeRetryErrors(t *testing.T) {
 	if !errors.As(err, &ute) || ute.Type != reflect.TypeFor[chan int]() {
 		t.Errorf("got %v, want an *UnsupportedTypeError for chan int", err)
 	}
+}
+
+// FuzzDirectEncode: the Go values that fuzzed pickles decode into (typed
+// targets of many kinds, including shared strings and partial values
+// left by type errors) encode to the same bytes, or fail the same way, on
+// the direct path as on the reference path.
+func FuzzDirectEncode(f *testing.F) {
+	for _, c := range ddValues() {
+		if data, err := MarshalProtocol(c.v, 4); err == nil {
+			f.Add(data)
+		}
+	}
+	for _, c := range ddRaw() {
+		f.Add(c.data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		targets := append(ddTargets(), new(rtTagged), new(map[string]any), new(map[int8][]string), new([]any), new(any))
+		for _, p := range targets {
+			_ = Unmarshal(data, p)
+			// Protocol 2 (BINPUT, no frames) and 5 (MEMOIZE, frames).
+			checkDirectProtocols(t, reflect.TypeOf(p).String(), p, 2, 5)
+		}
+	})
 }
