@@ -50,7 +50,12 @@ func (e *encodeState) saveGoRoot(v reflect.Value) error {
 		e.op(opNone)
 		return nil
 	}
-	return e.goValue(&es, v, infoOf(v.Type()))
+	ti := e.lastInfo
+	if t := v.Type(); t != e.lastT {
+		ti = infoOf(t)
+		e.lastT, e.lastInfo = t, ti
+	}
+	return e.goValue(&es, v, ti)
 }
 
 // saveGo writes an item of a container, closing the frame after it as
@@ -239,7 +244,7 @@ func (e *encodeState) goFieldBatches(es *encState, v reflect.Value, fields []fie
 			if err := e.saveKeyStr(f.name); err != nil {
 				return err
 			}
-			if err := e.saveGo(es, fv, f.typeInfo()); err != nil {
+			if err := e.saveField(es, fv, f.typeInfo()); err != nil {
 				return err
 			}
 			i++
@@ -249,6 +254,35 @@ func (e *encodeState) goFieldBatches(es *encState, v reflect.Value, fields []fie
 			return nil
 		}
 	}
+}
+
+// saveField is saveGo with the common scalar kinds written at once.
+func (e *encodeState) saveField(es *encState, v reflect.Value, ti *typeInfo) error {
+	if ti.flags&directFallback == 0 && es.depth < maxConvertDepth {
+		switch ti.kind {
+		case reflect.String:
+			err := e.saveStr(v.String())
+			e.checkFrame()
+			return err
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			e.saveInt(v.Int())
+			e.checkFrame()
+			return nil
+		case reflect.Float64, reflect.Float32:
+			e.saveFloat(v.Float())
+			e.checkFrame()
+			return nil
+		case reflect.Bool:
+			if v.Bool() {
+				e.op(opNewTrue)
+			} else {
+				e.op(opNewFalse)
+			}
+			e.checkFrame()
+			return nil
+		}
+	}
+	return e.saveGo(es, v, ti)
 }
 
 // goList writes a slice or array as the list listValue makes of it.

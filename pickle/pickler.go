@@ -32,6 +32,9 @@ type encodeState struct {
 	// (encode_direct.go); noDirect makes them all take the reference
 	// path, fromGo.
 	usedDirect, noDirect bool
+	// lastT and lastInfo cache the typeInfo of the last Go type given.
+	lastT    reflect.Type
+	lastInfo *typeInfo
 }
 
 func (e *encodeState) reset() {
