@@ -247,14 +247,28 @@ func isMemoOp(c byte) bool {
 }
 
 // startsValue reports whether opcode c can start a value.
-func startsValue(c byte) bool {
-	switch c {
-	case opNone, opNewTrue, opNewFalse, opBinInt1, opBinInt2, opBinInt, opLong1,
-		opBinFloat, opShortBinUnicode, opBinUnicode, opBinGet, opLongBinGet,
-		opEmptyList, opEmptyDict:
-		return true
-	}
-	return false
+func startsValue(c byte) bool { return directKind[c] != 0 }
+
+// Dense numbers of the opcodes that start a value, so that value's
+// switch compiles to a jump table.
+const (
+	dFloat = iota + 1
+	dStr
+	dInt1
+	dInt2
+	dInt4
+	dLong1
+	dNone
+	dBool
+	dGet
+	dContainer
+)
+
+var directKind = [256]uint8{
+	opBinFloat: dFloat, opShortBinUnicode: dStr, opBinUnicode: dStr,
+	opBinInt1: dInt1, opBinInt2: dInt2, opBinInt: dInt4, opLong1: dLong1,
+	opNone: dNone, opNewTrue: dBool, opNewFalse: dBool,
+	opBinGet: dGet, opLongBinGet: dGet, opEmptyList: dContainer, opEmptyDict: dContainer,
 }
 
 // value parses one value at pos onto the tape.
@@ -275,13 +289,13 @@ func (d *directDecoder) value(pos, depth int) int {
 	buf := data[pos:]
 	t := tapeEnt{kind: tInt, n: -1, fld: -1}
 	var n int // bytes of the opcode
-	switch c := buf[0]; c {
-	case opBinFloat:
+	switch c := buf[0]; directKind[c] {
+	case dFloat:
 		if len(buf) < 9 {
 			return -1
 		}
 		t.kind, t.x, n = tFloat, binary.BigEndian.Uint64(buf[1:]), 9
-	case opShortBinUnicode, opBinUnicode:
+	case dStr:
 		var l uint64
 		if c == opShortBinUnicode {
 			if len(buf) < 2 {
@@ -302,33 +316,33 @@ func (d *directDecoder) value(pos, depth int) int {
 		}
 		t.kind, t.x, t.end = tStr, uint64(pos+n), int32(pos+n+int(l))
 		n += int(l)
-	case opBinInt1:
+	case dInt1:
 		if len(buf) < 2 {
 			return -1
 		}
 		t.x, n = uint64(buf[1]), 2
-	case opBinInt2:
+	case dInt2:
 		if len(buf) < 3 {
 			return -1
 		}
 		t.x, n = le16(buf[1:]), 3
-	case opBinInt:
+	case dInt4:
 		if len(buf) < 5 {
 			return -1
 		}
 		t.x, n = uint64(int64(int32(binary.LittleEndian.Uint32(buf[1:])))), 5
-	case opLong1:
+	case dLong1:
 		if len(buf) < 2 || buf[1] > 8 || len(buf)-2 < int(buf[1]) {
 			return -1
 		}
 		m := int(buf[1])
 		x, _ := decodeLong(buf[2 : 2+m]).(int64)
 		t.x, n = uint64(x), 2+m
-	case opNone:
+	case dNone:
 		t.kind, n = tNone, 1
-	case opNewTrue, opNewFalse:
+	case dBool:
 		t.kind, t.b, n = tBool, c == opNewTrue, 1
-	case opBinGet, opLongBinGet:
+	case dGet:
 		var idx uint64
 		if c == opBinGet {
 			if len(buf) < 2 {
@@ -347,7 +361,7 @@ func (d *directDecoder) value(pos, depth int) int {
 		m := &d.memo[idx]
 		t.kind, t.x, t.end, t.n = tStr, uint64(m.s), m.e, int32(idx)
 		d.refs = true
-	case opEmptyList, opEmptyDict:
+	case dContainer:
 		pos++
 		if pos < len(data) && isMemoOp(data[pos]) {
 			if pos, _ = d.memos(pos, false, 0, 0); pos < 0 {
@@ -371,12 +385,23 @@ func (d *directDecoder) value(pos, depth int) int {
 	}
 	pos += n
 	if pos < len(data) && isMemoOp(data[pos]) {
-		var memo int32
-		if pos, memo = d.memos(pos, t.kind == tStr, int(t.x), int(t.end)); pos < 0 {
-			return -1
+		str := t.kind == tStr
+		if data[pos] == opMemoize && len(d.memo) < DefaultLimits.MaxMemo {
+			// The usual single MEMOIZE, at once.
+			if str && t.n < 0 {
+				t.n = int32(len(d.memo))
+			}
+			d.memo = append(d.memo, dmemo{isStr: str, s: int32(t.x), e: t.end})
+			pos++
 		}
-		if t.kind == tStr && t.n < 0 {
-			t.n = memo
+		if pos < len(data) && isMemoOp(data[pos]) {
+			var memo int32
+			if pos, memo = d.memos(pos, str, int(t.x), int(t.end)); pos < 0 {
+				return -1
+			}
+			if str && t.n < 0 {
+				t.n = memo
+			}
 		}
 	}
 	d.tape = append(d.tape, t)
