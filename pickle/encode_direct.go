@@ -389,7 +389,8 @@ func (e *encodeState) goMap(es *encState, v reflect.Value, ti *typeInfo) error {
 	default:
 		direct = false
 	}
-	if !direct {
+	if !direct || !v.CanInterface() {
+		// (SetIterKey refuses a map read through an unexported field.)
 		es.depth--
 		err := e.goFallback(es, v, ti)
 		es.depth++
