@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/big"
 	"os"
@@ -93,28 +94,36 @@ func checkDirectDecode(t *testing.T, name string, data []byte) {
 	t.Helper()
 	for i := range ddTargets() {
 		a, b := cloneTarget(i), cloneTarget(i)
-		errA := Unmarshal(data, a)
-		errB := unmarshalReference(data, b)
 		what := name + " into " + reflect.TypeOf(a).String() + " #" + strconv.Itoa(i)
-		if (errA == nil) != (errB == nil) || errA != nil && errA.Error() != errB.Error() {
-			t.Errorf("%s: error %v, reference path %v", what, errA, errB)
-			continue
-		}
-		if reflect.TypeOf(errA) != reflect.TypeOf(errB) {
-			t.Errorf("%s: error of type %T, reference path %T", what, errA, errB)
-		}
-		// Compare the pickles of the results (which tells NaNs apart by
-		// their bits), or the results themselves when they have none.
-		pa, errA := marshalReference(a, 4)
-		pb, errB := marshalReference(b, 4)
-		same := errA == nil && errB == nil && bytes.Equal(pa, pb)
-		if errA != nil && errB != nil {
-			same = reflect.DeepEqual(a, b)
-		}
-		if !same {
-			t.Errorf("%s: results differ:\n got %+v (%x, %v)\nwant %+v (%x, %v)", what, deref(a), pa, errA, deref(b), pb, errB)
+		if msg := directMismatch(data, a, b); msg != "" {
+			t.Errorf("%s: %s", what, msg)
 		}
 	}
+}
+
+// directMismatch decodes data into a with Unmarshal and into b (a target
+// equal to a) on the reference path, and describes how the results or
+// errors differ ("" when they agree).
+func directMismatch(data []byte, a, b any) string {
+	errA := Unmarshal(data, a)
+	errB := unmarshalReference(data, b)
+	if (errA == nil) != (errB == nil) || errA != nil && errA.Error() != errB.Error() {
+		return fmt.Sprintf("error %v, reference path %v", errA, errB)
+	}
+	if reflect.TypeOf(errA) != reflect.TypeOf(errB) {
+		return fmt.Sprintf("error of type %T, reference path %T", errA, errB)
+	}
+	if reflect.DeepEqual(a, b) {
+		return ""
+	}
+	// Unequal, or holding NaNs: compare the pickles of the results,
+	// which tell NaNs apart by their bits.
+	pa, errA := marshalReference(a, 4)
+	pb, errB := marshalReference(b, 4)
+	if errA != nil || errB != nil || !bytes.Equal(pa, pb) {
+		return fmt.Sprintf("results differ:\n got %+v (%x, %v)\nwant %+v (%x, %v)", deref(a), pa, errA, deref(b), pb, errB)
+	}
+	return ""
 }
 
 func deref(p any) any { return reflect.ValueOf(p).Elem().Interface() }

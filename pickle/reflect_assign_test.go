@@ -11,10 +11,18 @@ import (
 	"time"
 )
 
-// assignInto decodes src into a new value of type T.
+// assignInto decodes src into a new value of type T. It also checks that
+// Unmarshal, which tries the direct path first, decodes the pickle of src
+// into a new T as the reference path does: a difference panics, failing
+// the test, so every typed test runs through both paths.
 func assignInto[T any](src any) (T, error) {
 	var v T
 	err := assignValue(reflect.ValueOf(&v).Elem(), src)
+	if data, merr := Marshal(src); merr == nil {
+		if msg := directMismatch(data, new(T), new(T)); msg != "" {
+			panic(fmt.Sprintf("direct and reference paths differ on the pickle of %s: %s", goRepr(src), msg))
+		}
+	}
 	return v, err
 }
 
