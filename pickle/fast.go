@@ -9,10 +9,12 @@ import (
 
 // fast executes the most common opcodes of protocol 4 and 5 pickles
 // (PROTO, FRAME, SHORT_BINUNICODE, BININT1, BININT2, BINFLOAT, MEMOIZE,
-// MARK, EMPTY_DICT, EMPTY_LIST) in a tight loop, as long as their arguments are
-// buffered and nothing can fail: it returns at the first opcode that
-// needs more (another opcode, a limit to check, an error to report), which
-// run then executes with every check. It never pops the stack.
+// MARK, EMPTY_DICT, EMPTY_LIST, and APPENDS and SETITEMS of a first batch
+// of a few items into a new list or dict) in a tight loop, as long as
+// their arguments are buffered and nothing can fail: it returns at the
+// first opcode that needs more (another opcode, a limit to check, an
+// error to report, a case it leaves to run), which run then executes with
+// every check.
 func (st *decodeState) fast() {
 	buf := st.in.buf
 	pos := st.in.pos
@@ -120,6 +122,14 @@ loop:
 			st.marks = append(st.marks, len(stack))
 			pos++
 			continue
+		case kAppends, kSetItems:
+			m := st.closeBatch(buf[pos], stack, heights)
+			if m < 0 {
+				break loop
+			}
+			stack, heights = stack[:m], heights[:m]
+			pos++
+			continue
 		default:
 			break loop
 		}
@@ -140,6 +150,57 @@ loop:
 	st.stack = stack
 	st.heights = heights
 	st.stackHW = max(st.stackHW, len(stack))
+}
+
+// closeBatch executes APPENDS or SETITEMS (op) for fast when the items
+// above the last mark are a first batch of a few items going into a new
+// list, or of distinct str keys into a new dict, as popMark, appendItems
+// and setItems would; it returns the stack's new length (the mark's), or
+// -1 to leave the opcode to run. stack and heights are fast's.
+func (st *decodeState) closeBatch(op byte, stack []any, heights []int32) int {
+	nm := len(st.marks)
+	if nm == 0 {
+		return -1
+	}
+	m := st.marks[nm-1]
+	k := len(stack) - m
+	if m == 0 || k == 0 || k >= 64 || k > st.limits.MaxItems || nm > 1 && m <= st.marks[nm-2] {
+		return -1
+	}
+	mh := maxHeight(heights[m:])
+	if mh >= int32(st.limits.MaxDepth) {
+		return -1
+	}
+	items := stack[m:]
+	if op == opAppends {
+		b, ok := stack[m-1].(*listBuilder)
+		if !ok || b.items != nil || len(b.chunks) != 0 {
+			return -1
+		}
+		b.items = st.anys(k)
+		copy(b.items, items)
+		for i, v := range items {
+			if _, ok := v.(*listBuilder); ok {
+				st.fixups = append(st.fixups, fixup{kind: fixList, list: b, idx: i})
+			}
+		}
+	} else {
+		d, ok := stack[m-1].(*Dict)
+		if !ok || d == nil || d.items != nil || d.index != nil || k%2 != 0 || k/2 > smallDict || !distinctStrKeys(items) {
+			return -1
+		}
+		d.items = st.items(k / 2)[:k/2]
+		copy(d.items, unsafe.Slice((*Item)(unsafe.Pointer(unsafe.SliceData(items))), k/2))
+		for i := range d.items {
+			if _, ok := d.items[i].Value.(*listBuilder); ok {
+				st.fixups = append(st.fixups, fixup{kind: fixDict, dict: d, idx: i})
+			}
+		}
+	}
+	heights[m-1] = max(heights[m-1], mh+1)
+	st.stackHW = max(st.stackHW, len(stack))
+	st.marks = st.marks[:nm-1]
+	return m
 }
 
 // smallInts are the ints 0 to 255, boxed (Go boxes these without
@@ -164,6 +225,8 @@ const (
 	kProto
 	kFrame
 	kMark
+	kAppends
+	kSetItems
 )
 
 // fastKind maps the opcodes fast executes to their dense numbers, others
@@ -172,13 +235,14 @@ var fastKind = [256]uint8{
 	opShortBinUnicode: kShortBinUnicode, opBinInt1: kBinInt1, opBinInt2: kBinInt2,
 	opBinFloat: kBinFloat, opEmptyDict: kEmptyDict, opEmptyList: kEmptyList,
 	opMemoize: kMemoize, opProto: kProto, opFrame: kFrame, opMark: kMark,
+	opAppends: kAppends, opSetItems: kSetItems,
 }
 
 // fastOps are the opcodes fast executes.
 var fastOps = [256]bool{
 	opProto: true, opFrame: true, opShortBinUnicode: true, opBinInt1: true,
 	opBinInt2: true, opBinFloat: true, opEmptyDict: true, opEmptyList: true,
-	opMemoize: true, opMark: true,
+	opMemoize: true, opMark: true, opAppends: true, opSetItems: true,
 }
 
 // isASCII reports whether b is ASCII.
