@@ -360,14 +360,6 @@ func (e *encodeState) intBatches(s []int) error {
 	return nil
 }
 
-// checkFrame closes the frame once it has reached its target size, as
-// save does after each value.
-func (e *encodeState) checkFrame() {
-	if e.frameStart >= 0 && len(e.buf)-e.frameStart-frameHeaderSize >= frameSizeTarget {
-		e.commitFrame()
-	}
-}
-
 // mapItem is a map item being written: its key, as the value sorted on,
 // and its value.
 type mapItem struct {

@@ -251,6 +251,14 @@ func (e *encodeState) save(v any) error {
 	return err
 }
 
+// checkFrame closes the frame once it has reached its target size, as
+// save does after each value.
+func (e *encodeState) checkFrame() {
+	if e.frameStart >= 0 && len(e.buf)-e.frameStart-frameHeaderSize >= frameSizeTarget {
+		e.commitFrame()
+	}
+}
+
 func (e *encodeState) enter() error {
 	e.depth++
 	if e.depth > maxEncodeDepth {
@@ -645,7 +653,11 @@ func (e *encodeState) appendsExact(l []any) error {
 	for i := 0; i < len(l); {
 		e.op(opMark)
 		for n := 0; n < batchSize && i < len(l); n++ {
-			if err := e.save(l[i]); err != nil {
+			if f, ok := l[i].(float64); ok {
+				// save, with the usual float written at once.
+				e.saveFloat(f)
+				e.checkFrame()
+			} else if err := e.save(l[i]); err != nil {
 				return err
 			}
 			i++
@@ -765,7 +777,19 @@ func (e *encodeState) setItemsExact(items []Item) error {
 		e.op(opMark)
 		n := 0
 		for ; n < batchSize && i < len(items); n++ {
-			if err := e.saveItem(items[i]); err != nil {
+			it := &items[i]
+			var err error
+			if k, ok := it.Key.(string); ok {
+				// saveItem, with the usual str key written at once.
+				err = e.saveStr(k)
+				e.checkFrame()
+			} else {
+				err = e.save(it.Key)
+			}
+			if err == nil {
+				err = e.save(it.Value)
+			}
+			if err != nil {
 				return err
 			}
 			i++
