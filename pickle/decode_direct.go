@@ -144,20 +144,59 @@ func unmarshalDirect(data []byte, v any) bool {
 // directFlags are the type flags that send a target to the reference path.
 const directFlags = isUnmarshaler | isTextUnmarshaler | isModel | isTime | isBigInt
 
-// directTarget reports whether a target of this type can take the direct
-// path at all (a quick test before parsing).
+// directTarget reports whether a target of this type takes the direct
+// path: whether it, and every type it holds (through pointers, slices and
+// struct fields), is one the direct path stores. A type holding another
+// (an interface, a map...) goes straight to the reference path, which the
+// direct path would otherwise fall back to on most pickles, after a
+// wasted parse. The answer is cached in the typeInfo.
 func directTarget(ti *typeInfo) bool {
+	switch ti.direct.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	ok := directType(ti, map[*typeInfo]bool{})
+	if ok {
+		ti.direct.Store(1)
+	} else {
+		ti.direct.Store(2)
+	}
+	return ok
+}
+
+// directType is directTarget's test; seen holds the types being tested
+// (a recursive type is assumed to pass where it recurs).
+func directType(ti *typeInfo, seen map[*typeInfo]bool) bool {
 	if ti.flags&directFlags != 0 {
 		return false
 	}
+	if seen[ti] {
+		return true
+	}
+	seen[ti] = true
 	switch ti.kind {
-	case reflect.Struct, reflect.Pointer, reflect.Bool, reflect.String,
+	case reflect.Bool, reflect.String,
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
 		reflect.Float32, reflect.Float64:
 		return true
+	case reflect.Pointer:
+		return directType(ti.elemInfo(), seen)
 	case reflect.Slice:
-		return ti.flags&isBytes == 0
+		return ti.flags&isBytes == 0 && directType(ti.elemInfo(), seen)
+	case reflect.Struct:
+		if len(ti.fields.list) > 64 {
+			return false
+		}
+		for i := range ti.fields.list {
+			f := &ti.fields.list[i]
+			if f.viaPtr || !directType(f.typeInfo(), seen) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Targets of the direct decoding tests.
@@ -48,6 +49,28 @@ type ddTarget struct {
 	*rtEmbeddedPtr
 }
 
+// ddPlain holds only types the direct path stores (ddTarget's Any, M and
+// embedded pointer send it to the reference path).
+type ddPlain struct {
+	ID    int       `pickle:"id"`
+	Name  string    `pickle:"name"`
+	Vals  []float64 `pickle:"vals"`
+	Small int8
+	U     uint
+	F32   float32
+	On    bool
+	Ptr   *int
+	PP    **ddInner
+	List  []ddInner
+	Ptrs  []*ddInner
+	Strs  []string
+	Named []rtCelsius
+	Inner ddInner
+	Grid  [][]int
+	Next  *ddPlain
+	ddEmbedded
+}
+
 // ddTargets returns fresh and prefilled targets of several types.
 func ddTargets() []any {
 	pf := func(x float32) *float32 { return &x }
@@ -62,6 +85,12 @@ func ddTargets() []any {
 			ID: 1, Name: "n", Vals: []float64{9, 9, 9, 9}, Ptr: &seven, PP: &inner,
 			List: make([]ddInner, 1, 5), Strs: []string{"x"}, Inner: ddInner{A: 3, P: pf(1)},
 			Grid: [][]int{{1}}, M: map[string]int{"k": 1}, ddEmbedded: ddEmbedded{E: 5},
+		},
+		new(ddPlain),
+		&ddPlain{
+			ID: 1, Name: "n", Vals: []float64{9, 9, 9, 9}, Ptr: &seven, PP: &inner,
+			List: make([]ddInner, 1, 5), Strs: []string{"x"}, Inner: ddInner{A: 3, P: pf(1)},
+			Grid: [][]int{{1}}, Next: &ddPlain{ID: 2}, ddEmbedded: ddEmbedded{E: 5},
 		},
 		new(*benchStruct),
 		new([]float64),
@@ -296,13 +325,40 @@ func TestDirectDecodeUsed(t *testing.T) {
 	if want := *benchStructValue(); !reflect.DeepEqual(dst, want) {
 		t.Errorf("got %+v, want %+v", dst, want)
 	}
-	var m ddTarget
-	data, err = Marshal(dictOf("List", []any{dictOf("A", int64(1))}, "PP", dictOf("bee", "b"), "ID", int64(2)))
+	var m ddPlain
+	data, err = Marshal(dictOf("List", []any{dictOf("A", int64(1))}, "PP", dictOf("bee", "b"), "ID", int64(2),
+		"Next", dictOf("name", "x")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !unmarshalDirect(data, &m) || m.ID != 2 || len(m.List) != 1 || m.List[0].A != 1 || (*m.PP).B != "b" {
+	if !unmarshalDirect(data, &m) || m.ID != 2 || len(m.List) != 1 || m.List[0].A != 1 || (*m.PP).B != "b" || m.Next.Name != "x" {
 		t.Errorf("nested struct pickle: direct path not taken or wrong: %+v", m)
+	}
+}
+
+// TestDirectTarget checks which target types take the direct path.
+func TestDirectTarget(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		v    any
+		want bool
+	}{
+		{benchStruct{}, true},
+		{ddPlain{}, true}, // recursive through Next
+		{[]*ddInner{}, true},
+		{"", true},
+		{ddTarget{}, false}, // Any, M, an embedded pointer
+		{struct{ A any }{}, false},
+		{struct{ M map[string]int }{}, false},
+		{struct{ T time.Time }{}, false},
+		{struct{ B []byte }{}, false},
+		{[2]int{}, false},
+		{rtTuple{}, false}, // an Unmarshaler
+	}
+	for _, c := range cases {
+		if got := directTarget(infoOf(reflect.TypeOf(c.v))); got != c.want {
+			t.Errorf("directTarget(%T) = %v, want %v", c.v, got, c.want)
+		}
 	}
 }
 

@@ -26,6 +26,8 @@ type typeInfo struct {
 	elem atomic.Pointer[typeInfo]
 	// key caches the typeInfo of a map's key type.
 	key atomic.Pointer[typeInfo]
+	// direct caches directTarget: 0 unknown, 1 yes, 2 no.
+	direct atomic.Int32
 }
 
 type infoFlags uint16
