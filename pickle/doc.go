@@ -114,8 +114,9 @@
 // the rest (Marshalers, times, big ints, other maps): [AppendMarshal] of
 // a struct of such fields into a reused buffer allocates nothing.
 // Likewise [Unmarshal] into a struct, slice, string, number or bool (or a
-// pointer to one) reads plain data (dicts, lists, str, int, float, bool,
-// None, as CPython pickles them) straight into the target, allocating
+// pointer to one) made only of such types reads plain data (dicts, lists,
+// str, int, float, bool, None, as CPython pickles them) straight into the
+// target, allocating
 // only the strings and slices it stores (not even those when the target
 // already holds an equal string, or a slice with room enough); any other
 // pickle or target goes through the model value, with the same results
