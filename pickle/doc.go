@@ -116,11 +116,10 @@
 // Likewise [Unmarshal] into a struct, slice, string, number or bool (or a
 // pointer to one) made only of such types reads plain data (dicts, lists,
 // str, int, float, bool, None, as CPython pickles them) straight into the
-// target, allocating
-// only the strings and slices it stores (not even those when the target
-// already holds an equal string, or a slice with room enough); any other
-// pickle or target goes through the model value, with the same results
-// and errors.
+// target, allocating only the strings and slices it stores (not even
+// those when the target already holds an equal string, or a slice with
+// room enough); any other pickle or target goes through the model value,
+// with the same results and errors.
 //
 // # Security considerations
 //
