@@ -540,7 +540,9 @@ func hashable(kind uint8) bool { return kind != tList && kind != tDict }
 // ti, and returns the index after it. It records in dict keys the struct
 // fields they go to.
 func (d *directDecoder) check(i int, ti *typeInfo, depth int) (int, bool) {
-	if ti.flags&directFlags != 0 || depth > maxDirectDepth {
+	// The tape's nesting is bounded by the parse; depth, which also
+	// counts pointers, bounds chains of pointer types (type P *P).
+	if ti.flags&directFlags != 0 || depth > 4*maxDirectDepth {
 		return 0, false
 	}
 	t := &d.tape[i]

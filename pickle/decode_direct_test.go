@@ -175,11 +175,20 @@ func ddValues() []struct {
 		_ = bigDict.Set(strconv.Itoa(i), int64(i))
 	}
 	_ = bigDict.Set("id", int64(5))
+	nested := func(levels int) any {
+		var v any = dictOf("id", int64(levels))
+		for i := range levels {
+			v = dictOf("Next", v, "id", int64(i))
+		}
+		return v
+	}
 	return []struct {
 		name string
 		v    any
 	}{
 		{"bench", benchSmallDict()},
+		{"nested 50", nested(50)},   // within the direct path's depth
+		{"nested 150", nested(150)}, // beyond it: the reference path
 		{"none", nil},
 		{"int", int64(5)},
 		{"negative int", int64(-300)},

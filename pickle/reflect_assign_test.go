@@ -795,3 +795,29 @@ func TestAssignNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// rtSelfPtr is a pointer type that points to itself.
+type rtSelfPtr *rtSelfPtr
+
+// TestAssignSelfPointerType checks that a value stored through a pointer
+// type that points to itself is an error, not an endless descent.
+func TestAssignSelfPointerType(t *testing.T) {
+	t.Parallel()
+	var p rtSelfPtr
+	err := assignValue(reflect.ValueOf(&p).Elem(), int64(1))
+	var ute *UnmarshalTypeError
+	if !errors.As(err, &ute) || !strings.Contains(ute.Value, "pointers") {
+		t.Errorf("got %v, want an *UnmarshalTypeError about pointers", err)
+	}
+	data, err := Marshal(int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q rtSelfPtr
+	if err := Unmarshal(data, &q); !errors.As(err, &ute) {
+		t.Errorf("Unmarshal: got %v, want an *UnmarshalTypeError", err)
+	}
+	if err := Unmarshal([]byte("N."), &q); err != nil || q != nil {
+		t.Errorf("Unmarshal None: %v, %v", q, err)
+	}
+}
