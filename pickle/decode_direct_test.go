@@ -345,6 +345,26 @@ func TestDirectDecodeUsed(t *testing.T) {
 	}
 }
 
+// TestDirectDecodeDepth checks that the direct path takes nesting up to
+// its depth and leaves deeper pickles to the reference path.
+func TestDirectDecodeDepth(t *testing.T) {
+	t.Parallel()
+	for _, c := range ddValues() {
+		want, ok := map[string]bool{"nested 50": true, "nested 150": false}[c.name]
+		if !ok {
+			continue
+		}
+		data, err := Marshal(c.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p ddPlain
+		if got := unmarshalDirect(data, &p); got != want {
+			t.Errorf("%s: direct path taken: %v, want %v", c.name, got, want)
+		}
+	}
+}
+
 // TestDirectTarget checks which target types take the direct path.
 func TestDirectTarget(t *testing.T) {
 	t.Parallel()
