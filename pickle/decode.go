@@ -114,6 +114,15 @@ func (d *Decoder) Decode(v any) error {
 // STOP opcode, as CPython's pickle.loads does. Malformed or truncated data
 // gives a [*SyntaxError]; data over a limit a [*LimitError].
 func Unmarshal(data []byte, v any) error {
+	if _, ok := v.(*any); !ok && unmarshalDirect(data, v) {
+		return nil
+	}
+	return unmarshalReference(data, v)
+}
+
+// unmarshalReference is Unmarshal on the reference path: the model value,
+// then assignValue (decode_direct.go explains the direct path).
+func unmarshalReference(data []byte, v any) error {
 	st := statePool.Get().(*decodeState)
 	st.in = input{buf: data}
 	st.limits = DefaultLimits

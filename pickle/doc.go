@@ -107,6 +107,20 @@
 // the result's own box; with [Decoder.SetZeroCopy] bytes values share
 // the message's memory instead of being copied.
 //
+// Go values other than the model types are written straight to opcodes
+// (structs, slices, arrays, maps with string or integer keys, pointers,
+// interfaces, bools, numbers, strings, []byte), with exactly the bytes
+// their conversion to model values would give, which is still used for
+// the rest (Marshalers, times, big ints, other maps): [AppendMarshal] of
+// a struct of such fields into a reused buffer allocates nothing.
+// Likewise [Unmarshal] into a struct, slice, string, number or bool (or a
+// pointer to one) made only of such types reads plain data (dicts, lists,
+// str, int, float, bool, None, as CPython pickles them) straight into the
+// target, allocating only the strings and slices it stores (not even
+// those when the target already holds an equal string, or a slice with
+// room enough); any other pickle or target goes through the model value,
+// with the same results and errors.
+//
 // # Security considerations
 //
 // Decoding runs no code. GLOBAL and STACK_GLOBAL produce [Global] names

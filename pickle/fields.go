@@ -17,6 +17,7 @@ import (
 // out once per type and cached.
 type typeInfo struct {
 	t     reflect.Type
+	kind  reflect.Kind // t.Kind()
 	flags infoFlags
 	// fields is set for struct types.
 	fields *structFields
@@ -25,6 +26,8 @@ type typeInfo struct {
 	elem atomic.Pointer[typeInfo]
 	// key caches the typeInfo of a map's key type.
 	key atomic.Pointer[typeInfo]
+	// direct caches directTarget: 0 unknown, 1 yes, 2 no.
+	direct atomic.Int32
 }
 
 type infoFlags uint16
@@ -81,7 +84,7 @@ func infoOf(t reflect.Type) *typeInfo {
 }
 
 func newTypeInfo(t reflect.Type) *typeInfo {
-	ti := &typeInfo{t: t}
+	ti := &typeInfo{t: t, kind: t.Kind()}
 	pt := reflect.PointerTo(t)
 	switch {
 	case t.Implements(marshalerType):
@@ -183,6 +186,7 @@ type field struct {
 	omitEmpty bool
 	omitZero  bool
 	isZero    func(reflect.Value) bool // the field's own IsZero, for omitzero
+	viaPtr    bool                     // promoted through an embedded pointer
 	info      atomic.Pointer[typeInfo]
 }
 
@@ -201,6 +205,9 @@ type structFields struct {
 	list   []field
 	exact  map[string]int
 	folded map[string]int
+	// plain is set when every field is always pickled and is a field of
+	// the struct itself: none is omitempty or omitzero or promoted.
+	plain bool
 }
 
 func (sf *structFields) lookup(name string) *field {
@@ -386,7 +393,22 @@ func typeFields(t reflect.Type) *structFields {
 		if f.omitZero {
 			f.isZero = zeroFunc(f.typ)
 		}
+		ft := t
+		for _, x := range f.index[:len(f.index)-1] {
+			ft = ft.Field(x).Type
+			if ft.Kind() == reflect.Pointer {
+				f.viaPtr = true
+				ft = ft.Elem()
+			}
+		}
 		sf.exact[f.name] = i
+	}
+	sf.plain = true
+	for i := range sf.list {
+		f := &sf.list[i]
+		if f.omitEmpty || f.omitZero || len(f.index) > 1 {
+			sf.plain = false
+		}
 	}
 	// Folded names: the first field in order wins, as with encoding/json.
 	for i := len(sf.list) - 1; i >= 0; i-- {

@@ -28,16 +28,41 @@ type encodeState struct {
 	gmemo      map[Global]uint32
 	memoLen    uint32
 	depth      int
+	// usedDirect is set when a Go value went the direct path
+	// (encode_direct.go); noDirect makes them all take the reference
+	// path, fromGo.
+	usedDirect, noDirect bool
+	// lastT and lastInfo cache the typeInfo of the last Go type given.
+	lastT    reflect.Type
+	lastInfo *typeInfo
 }
 
 func (e *encodeState) reset() {
 	e.memo.reset()
-	clear(e.gmemo)
+	if len(e.gmemo) > 0 {
+		clear(e.gmemo)
+	}
 	e.memoLen = 0
 	e.depth = 0
+	e.usedDirect = false
 }
 
 func (e *encodeState) marshal(v any, proto int) error {
+	start := len(e.buf)
+	err := e.marshalOnce(v, proto)
+	if err != nil && e.usedDirect {
+		// The direct path failed: start over on the reference path, for
+		// its error.
+		e.buf = e.buf[:start]
+		e.reset()
+		e.noDirect = true
+		err = e.marshalOnce(v, proto)
+		e.noDirect = false
+	}
+	return err
+}
+
+func (e *encodeState) marshalOnce(v any, proto int) error {
 	if e.gmemo == nil {
 		e.gmemo = make(map[Global]uint32)
 	}
@@ -226,6 +251,14 @@ func (e *encodeState) save(v any) error {
 	return err
 }
 
+// checkFrame closes the frame once it has reached its target size, as
+// save does after each value.
+func (e *encodeState) checkFrame() {
+	if e.frameStart >= 0 && len(e.buf)-e.frameStart-frameHeaderSize >= frameSizeTarget {
+		e.commitFrame()
+	}
+}
+
 func (e *encodeState) enter() error {
 	e.depth++
 	if e.depth > maxEncodeDepth {
@@ -325,6 +358,11 @@ func (e *encodeState) saveValue(v any) error {
 		return &UnsupportedValueError{Value: v, Str: "internal list builder"}
 	default:
 		if err := e.enter(); err != nil {
+			return err
+		}
+		if !e.noDirect {
+			err := e.saveGoRoot(reflect.ValueOf(v))
+			e.depth--
 			return err
 		}
 		w, err := fromGo(reflect.ValueOf(v))
@@ -615,7 +653,11 @@ func (e *encodeState) appendsExact(l []any) error {
 	for i := 0; i < len(l); {
 		e.op(opMark)
 		for n := 0; n < batchSize && i < len(l); n++ {
-			if err := e.save(l[i]); err != nil {
+			if f, ok := l[i].(float64); ok {
+				// save, with the usual float written at once.
+				e.saveFloat(f)
+				e.checkFrame()
+			} else if err := e.save(l[i]); err != nil {
 				return err
 			}
 			i++
@@ -735,7 +777,19 @@ func (e *encodeState) setItemsExact(items []Item) error {
 		e.op(opMark)
 		n := 0
 		for ; n < batchSize && i < len(items); n++ {
-			if err := e.saveItem(items[i]); err != nil {
+			it := &items[i]
+			var err error
+			if k, ok := it.Key.(string); ok {
+				// saveItem, with the usual str key written at once.
+				err = e.saveStr(k)
+				e.checkFrame()
+			} else {
+				err = e.save(it.Key)
+			}
+			if err == nil {
+				err = e.save(it.Value)
+			}
+			if err != nil {
 				return err
 			}
 			i++

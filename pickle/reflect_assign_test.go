@@ -11,10 +11,18 @@ import (
 	"time"
 )
 
-// assignInto decodes src into a new value of type T.
+// assignInto decodes src into a new value of type T. It also checks that
+// Unmarshal, which tries the direct path first, decodes the pickle of src
+// into a new T as the reference path does: a difference panics, failing
+// the test, so every typed test runs through both paths.
 func assignInto[T any](src any) (T, error) {
 	var v T
 	err := assignValue(reflect.ValueOf(&v).Elem(), src)
+	if data, merr := Marshal(src); merr == nil {
+		if msg := directMismatch(data, new(T), new(T)); msg != "" {
+			panic(fmt.Sprintf("direct and reference paths differ on the pickle of %s: %s", goRepr(src), msg))
+		}
+	}
 	return v, err
 }
 
@@ -785,5 +793,31 @@ func TestAssignNeverPanics(t *testing.T) {
 				_ = assignValue(v, src)
 			}()
 		}
+	}
+}
+
+// rtSelfPtr is a pointer type that points to itself.
+type rtSelfPtr *rtSelfPtr
+
+// TestAssignSelfPointerType checks that a value stored through a pointer
+// type that points to itself is an error, not an endless descent.
+func TestAssignSelfPointerType(t *testing.T) {
+	t.Parallel()
+	var p rtSelfPtr
+	err := assignValue(reflect.ValueOf(&p).Elem(), int64(1))
+	var ute *UnmarshalTypeError
+	if !errors.As(err, &ute) || !strings.Contains(ute.Value, "pointers") {
+		t.Errorf("got %v, want an *UnmarshalTypeError about pointers", err)
+	}
+	data, err := Marshal(int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q rtSelfPtr
+	if err := Unmarshal(data, &q); !errors.As(err, &ute) {
+		t.Errorf("Unmarshal: got %v, want an *UnmarshalTypeError", err)
+	}
+	if err := Unmarshal([]byte("N."), &q); err != nil || q != nil {
+		t.Errorf("Unmarshal None: %v, %v", q, err)
 	}
 }

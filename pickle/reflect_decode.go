@@ -66,6 +66,7 @@ type decState struct {
 	// happened below it, so nothing is tracked until an error.
 	trace  []pathElem
 	depth  int
+	ptrRun int // pointers followed since the last container
 	visits int
 	memo   map[decMemoKey]*decMemo
 }
@@ -223,10 +224,19 @@ func (d *decState) assign(v reflect.Value, ti *typeInfo, src any) error {
 			d.mismatch(src, ti.t)
 			return nil
 		}
+		if d.ptrRun >= maxDecodeDepth {
+			// Only a pointer type that points to itself (type P *P)
+			// gets here.
+			d.typeError(pyValueName(src)+" through more than 10000 pointers", ti.t)
+			return nil
+		}
 		if v.IsNil() {
 			v.Set(reflect.New(ti.t.Elem()))
 		}
-		return d.assign(v.Elem(), ti.elemInfo(), src)
+		d.ptrRun++
+		err := d.assign(v.Elem(), ti.elemInfo(), src)
+		d.ptrRun--
+		return err
 	case reflect.Interface:
 		if src == nil {
 			v.SetZero()
@@ -418,7 +428,10 @@ func (d *decState) container(v reflect.Value, ti *typeInfo, src any, store func(
 		return nil
 	}
 	d.depth++
+	run := d.ptrRun
+	d.ptrRun = 0
 	err := d.containerAt(v, ti, src, store)
+	d.ptrRun = run
 	d.depth--
 	return err
 }

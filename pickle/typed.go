@@ -15,7 +15,10 @@ import (
 // MarshalPickle returns.
 //
 // A nil pointer whose type implements Marshaler is pickled as None without
-// calling MarshalPickle. A method with a pointer receiver is used when the
+// calling MarshalPickle. When encoding fails, MarshalPickle (and
+// MarshalText) methods may have been called twice: the encoder writes
+// most values directly and, on an error, converts the value again to
+// report the error a conversion finds first. A method with a pointer receiver is used when the
 // value is addressable, as in encoding/json.
 //
 // # Go to Python

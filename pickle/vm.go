@@ -1298,6 +1298,17 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 	if d.Len()+len(items)/2 > st.limits.MaxItems {
 		return st.limit("items", st.limits.MaxItems)
 	}
+	if n := len(items) / 2; d.items == nil && n > 0 && n <= smallDict && distinctStrKeys(items) {
+		// The common case: a new dict given a few str keys, none twice.
+		d.items = st.items(n)[:n]
+		copy(d.items, unsafe.Slice((*Item)(unsafe.Pointer(unsafe.SliceData(items))), n))
+		for i := range d.items {
+			if _, ok := d.items[i].Value.(*listBuilder); ok {
+				st.fixups = append(st.fixups, fixup{kind: fixDict, dict: d, idx: i})
+			}
+		}
+		return nil
+	}
 	if n := len(items) / 2; cap(d.items)-len(d.items) < n {
 		if d.items == nil {
 			d.items = st.items(n)
@@ -1343,6 +1354,23 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 		return st.hashed(left, nil)
 	}
 	return nil
+}
+
+// distinctStrKeys reports whether the keys of items (keys and values
+// alternately) are all str, and all different.
+func distinctStrKeys(items []any) bool {
+	for i := 0; i < len(items); i += 2 {
+		k, ok := items[i].(string)
+		if !ok {
+			return false
+		}
+		for j := 0; j < i; j += 2 {
+			if items[j].(string) == k {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (st *decodeState) addAll(s *set, items []any) error {
