@@ -72,6 +72,10 @@ type Conn struct {
 	wr    writeState
 	sq    sendQueue // small messages waiting for wlock (sendqueue.go)
 
+	// replyDue: a message was sent since the last receive, which may
+	// then spin for the reply (spin.go).
+	replyDue atomic.Bool
+
 	// peerProto is the highest pickle protocol seen from the peer, or -1.
 	peerProto atomic.Int32
 }
