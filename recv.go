@@ -34,7 +34,7 @@ type readState struct {
 
 	nonblock bool // reads return ErrWouldBlock instead of waiting
 	grow     bool // the last read filled buf: enlarge it before the next
-	fast     int  // receives answered within spinFor in a row (spin.go)
+	fast     bool // the peer answered the last message fast (spin.go)
 
 	// One non-blocking read through the RawConn, without a closure
 	// allocated per call.
