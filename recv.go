@@ -34,6 +34,14 @@ type readState struct {
 
 	nonblock bool // reads return ErrWouldBlock instead of waiting
 	grow     bool // the last read filled buf: enlarge it before the next
+	fast     bool // the peer answered the last message fast (spin.go)
+
+	// One non-blocking read through the RawConn, without a closure
+	// allocated per call.
+	readNowFn func(fd uintptr) bool
+	nowBuf    []byte
+	nowK      int
+	nowErr    error
 
 	// The message being received: msgLen is its length once the header
 	// has been read (-1 before), msg the payload gathered so far when it
@@ -333,7 +341,11 @@ func (c *Conn) tryFill() error {
 // read reads from the transport; in non-blocking mode (rd.nonblock) it
 // returns ErrWouldBlock instead of waiting.
 func (c *Conn) read(p []byte) (int, error) {
-	if !c.rd.nonblock {
+	rd := &c.rd
+	if !rd.nonblock {
+		if c.replyDue.Load() && c.raw != nil {
+			return c.awaitReply(p)
+		}
 		return c.t.Read(p)
 	}
 	if c.raw == nil {
@@ -346,18 +358,22 @@ func (c *Conn) read(p []byte) (int, error) {
 		}
 		return k, err
 	}
-	var k int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		for {
-			// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
-			// descriptors sent along are kept; read otherwise.
-			k, rerr = c.readNow(int(fd), p)
-			if rerr != syscall.EINTR {
-				return true
+	if rd.readNowFn == nil {
+		rd.readNowFn = func(fd uintptr) bool {
+			for {
+				// Hook (fdpass_unix.go): recvmsg on a Unix socket, so that
+				// descriptors sent along are kept; read otherwise.
+				rd.nowK, rd.nowErr = c.readNow(int(fd), rd.nowBuf)
+				if rd.nowErr != syscall.EINTR {
+					return true
+				}
 			}
 		}
-	})
+	}
+	rd.nowBuf = p
+	err := c.raw.Read(rd.readNowFn)
+	k, rerr := rd.nowK, rd.nowErr
+	rd.nowBuf, rd.nowErr = nil, nil
 	switch {
 	case err != nil:
 		return 0, err

@@ -79,8 +79,11 @@ func (c *Conn) sendLocked(ctx context.Context, p []byte) error {
 // writing first what other senders queued meanwhile (unless the send
 // failed: then each queued sender tries for itself).
 func (c *Conn) endSend(ctx context.Context, err error) {
-	if err == nil && (c.sq.n.Load() > 0 || c.wr.pendingWaiter != nil) {
-		c.flushQueue(ctx)
+	if err == nil {
+		c.noteSent()
+		if c.sq.n.Load() > 0 || c.wr.pendingWaiter != nil {
+			c.flushQueue(ctx)
+		}
 	}
 	<-c.wlock
 }
