@@ -184,6 +184,15 @@ func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) 
 		return fail(err)
 	}
 	fmt.Fprintf(w, "  %-6s | Recv into a struct: %s\n", "go", got)
+
+	n, err := here.SendMany(ctx, 1, 2, 3)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(w, "  %-6s | SendMany(1, 2, 3): %d messages in one write\n", "go", n)
+	if err := childSaw(); err != nil {
+		return fail(err)
+	}
 	here.Close()
 	if err := childSaw(); err != nil {
 		return fail(err)
@@ -346,6 +355,15 @@ func tourGoChild(ctx context.Context, out output) error {
 	if err := c.Send(ctx, reply); err != nil {
 		return err
 	}
+	var many []int
+	for range 3 {
+		var x int
+		if err := c.Recv(ctx, &x); err != nil {
+			return err
+		}
+		many = append(many, x)
+	}
+	fmt.Fprintf(out.stdout, "received %d messages, one Recv each: %v\n", len(many), many)
 	if _, err := c.RecvBytes(ctx); err == io.EOF {
 		fmt.Fprintf(out.stdout, "saw EOF: the parent closed the Pipe\n")
 		return nil

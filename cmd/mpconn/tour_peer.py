@@ -29,6 +29,8 @@ def child():
     say("received a %s: %r", type(obj).__name__, obj)
     c.send({"from": "CPython " + version, "sum": sum(obj["vals"]),
             "pair": (obj["id"], obj["name"].upper()), "none": None})
+    many = [c.recv() for _ in range(3)]
+    say("received %d messages, one recv() each: %r", len(many), many)
     try:
         c.recv_bytes()
     except EOFError:
