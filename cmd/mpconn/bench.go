@@ -222,7 +222,9 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
 		impls = append(impls,
-			&benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock"})
+			&benchImpl{name: "rawblock", label: "rawblock (exp.)", goRun: "rawblock",
+				// (connect_auth has no blocking variant)
+				only: []string{"rtt_bytes_64", "rtt_object", "stream_bytes_64", "stream_object", "bulk_1MiB"}})
 	}
 	seen := map[string]int{}
 	for _, p := range pys {

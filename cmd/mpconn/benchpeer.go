@@ -105,7 +105,7 @@ func (t *manyTransport) sendObjMany(v *benchObject, n int) error {
 // copied together, or a vectored write for a large payload), and two reads
 // per message (io.ReadFull of the header, then of the payload).
 type rawTransport struct {
-	nc    net.Conn
+	nc    io.ReadWriteCloser // a net.Conn, or a blockFD (rawblock)
 	wbuf  []byte
 	hdr   [4]byte
 	rbuf  []byte // received objects
@@ -226,7 +226,7 @@ func openTransport(impl string) (benchTransport, error) {
 		if err := unix.SetNonblock(3, false); err != nil {
 			return nil, err
 		}
-		return &blockTransport{fd: 3, codec: benchCodec}, nil
+		return &rawTransport{nc: blockFD(3), codec: benchCodec}, nil
 	}
 	return nil, fmt.Errorf("unknown implementation %q", impl)
 }
