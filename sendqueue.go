@@ -55,10 +55,9 @@ func (q *sendQueue) enqueue(p []byte) *queuedSend {
 		return nil
 	}
 	qs := queuedSends.Get().(*queuedSend)
-	var hdr [longHeaderLen]byte
-	h := putHeader(hdr[:], int64(len(p)))
-	qs.off, qs.size, qs.queued = len(q.buf), h+len(p), true
-	q.buf = append(append(q.buf, hdr[:h]...), p...)
+	qs.off, qs.queued = len(q.buf), true
+	q.buf = appendFrame(q.buf, p)
+	qs.size = len(q.buf) - qs.off
 	q.waiters = append(q.waiters, qs)
 	q.n.Store(int32(len(q.waiters)))
 	return qs
