@@ -203,23 +203,17 @@ func (c *Conn) writeQueued(ctx context.Context) error {
 	if ctx.Done() != nil {
 		defer watch(ctx, c.t.SetWriteDeadline)()
 	}
-	if w.pending != nil {
-		n, err := c.t.Write(w.pending)
-		if err != nil {
-			w.pending = w.pending[n:]
-			if !isCancel(ctxErr(ctx, err)) || c.closed.Load() {
-				// The stream is broken: nothing queued can go either.
-				werr := c.writeError(ctx, err, 0, 0)
-				w.pendingFailed(werr)
-				batch, ws := c.sq.take()
-				for _, qs := range ws {
-					qs.done <- werr
-				}
-				c.sq.recycle(batch, ws)
+	if err := c.writePending(ctx); err != nil {
+		if !isCancel(err) || c.closed.Load() {
+			// The stream is broken: nothing queued can go either.
+			w.pendingFailed(err)
+			batch, ws := c.sq.take()
+			for _, qs := range ws {
+				qs.done <- err
 			}
-			return err
+			c.sq.recycle(batch, ws)
 		}
-		w.pendingSent()
+		return err
 	}
 	batch, ws := c.sq.take()
 	if len(ws) == 0 {
