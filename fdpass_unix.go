@@ -328,13 +328,8 @@ func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
 	}
 	// The rest of an interrupted message goes first, so that the byte
 	// lands between messages.
-	if w := &c.wr; w.pending != nil {
-		n, err := c.t.Write(w.pending)
-		if err != nil {
-			w.pending = w.pending[n:]
-			return c.writeError(ctx, err, 0, 0)
-		}
-		w.pendingSent()
+	if err := c.writePending(ctx); err != nil {
+		return err
 	}
 	b := []byte{byte(len(fds) % 256)}
 	rights := unix.UnixRights(fds...)

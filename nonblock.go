@@ -106,13 +106,7 @@ func (c *Conn) Flush(ctx context.Context) error {
 	if ctx.Done() != nil {
 		defer watch(ctx, c.t.SetWriteDeadline)()
 	}
-	n, err := c.t.Write(c.wr.pending)
-	c.wr.pending = c.wr.pending[n:]
-	if err != nil {
-		return c.writeError(ctx, err, 0, 0)
-	}
-	c.wr.pendingSent()
-	return nil
+	return c.writePending(ctx)
 }
 
 // writeNonblock writes as much of p as the socket takes now.
