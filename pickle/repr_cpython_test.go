@@ -42,7 +42,7 @@ print(json.dumps(out))
 // and fmt's %v and %s of the model types, print what CPython's repr()
 // printed for the same values.
 func TestReprCPython(t *testing.T) {
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
 		if !py.AtLeast(3, 7) {
 			t.Skipf("%s: reprs are Python 3.7+'s (Python 2 prints u'' and L; 3.6 prints timedelta differently)", py)
 		}
