@@ -10,6 +10,7 @@
 //	echo    echo every message back to its sender
 //	send    send values to a Listener and print the replies
 //	listen  print every message clients send
+//	manager serve or call Python multiprocessing.managers objects
 //	bench   measure mpconn against raw Go sockets and CPython, side by side
 //	tour    a self-contained demonstration: a Python child, an authenticated Listener, bench
 //
@@ -52,6 +53,7 @@ var commands = []*command{
 	echoCommand,
 	sendCommand,
 	listenCommand,
+	managerCommand,
 	benchCommand,
 	tourCommand,
 }
