@@ -111,7 +111,7 @@ func runEcho(ctx context.Context, out output, args []string) int {
 		}
 		return echoOne(ctx, out, c, cfg.re)
 	case cfg.dial:
-		c, err := mpconn.Dial(ctx, cfg.address, &mpconn.DialOptions{AuthKey: cfg.key})
+		c, err := mpconn.Dial(ctx, cfg.address, &mpconn.DialOptions{AuthKey: cfg.key, Conn: &mpconn.ConnOptions{RefuseFiles: true}})
 		if err != nil {
 			if ctx.Err() != nil {
 				return exitOK
@@ -165,7 +165,9 @@ func echoConn(ctx context.Context, c *mpconn.Conn, re reencoder) error {
 // echoListen serves every client of a Listener at cfg.address, each in its
 // own goroutine, until ctx is cancelled.
 func echoListen(ctx context.Context, out output, cfg echoConfig) int {
-	l, err := mpconn.Listen(cfg.address, &mpconn.ListenOptions{AuthKey: cfg.key})
+	// Echo never takes files: descriptors a client sends are closed as
+	// they arrive.
+	l, err := mpconn.Listen(cfg.address, &mpconn.ListenOptions{AuthKey: cfg.key, Conn: &mpconn.ConnOptions{RefuseFiles: true}})
 	if err != nil {
 		fmt.Fprintf(out.stderr, "mpconn echo: %v\n", err)
 		return exitFail
