@@ -1,11 +1,12 @@
 package npipe
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
+	"net"
 	"time"
 )
 
@@ -43,6 +44,33 @@ type Stream struct {
 // the error (the reader, seeing the header, should stop there).
 func NewStream(c *Conn, max int64) *Stream {
 	return &Stream{c: c, max: max, rd: newDeadline(), wd: newDeadline()}
+}
+
+// SetMaxMessage sets the longest message the reader takes (see
+// NewStream); 0 means no limit. Call it before the first Read.
+func (s *Stream) SetMaxMessage(max int64) { s.max = max }
+
+// WaitReadable waits until a message, or the end of the pipe, is ready,
+// or ctx ends (see Conn.WaitReadable). A message partly read counts as
+// ready.
+func (s *Stream) WaitReadable(ctx context.Context) error {
+	if len(s.hdr) > 0 || len(s.msg) > 0 || s.rerr != nil {
+		return nil
+	}
+	return s.c.WaitReadable(ctx)
+}
+
+// LocalAddr returns the pipe's address.
+func (s *Stream) LocalAddr() net.Addr { return Addr(s.c.name) }
+
+// RemoteAddr returns the pipe's address: both ends of a pipe share it.
+func (s *Stream) RemoteAddr() net.Addr { return Addr(s.c.name) }
+
+// SetDeadline sets both deadlines.
+func (s *Stream) SetDeadline(t time.Time) error {
+	s.rd.set(t)
+	s.wd.set(t)
+	return nil
 }
 
 // Conn returns the pipe connection under s.
@@ -186,4 +214,25 @@ func (s *Stream) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-var _ io.ReadWriteCloser = (*Stream)(nil)
+var _ net.Conn = (*Stream)(nil)
+
+// NetListener presents a Listener as a net.Listener whose connections are
+// Streams.
+type NetListener struct{ L *Listener }
+
+// Accept waits for a client (see Listener.Accept); Close interrupts it.
+func (l NetListener) Accept() (net.Conn, error) {
+	c, err := l.L.Accept(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return NewStream(c, 0), nil
+}
+
+// Close closes the Listener.
+func (l NetListener) Close() error { return l.L.Close() }
+
+// Addr returns the pipe's address.
+func (l NetListener) Addr() net.Addr { return Addr(l.L.name) }
+
+var _ net.Listener = NetListener{}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -152,5 +153,49 @@ func TestStreamTooLong(t *testing.T) {
 	var tl *TooLongError
 	if _, err := rs.Read(hdr); !errors.As(err, &tl) {
 		t.Fatalf("then %v; want *TooLongError", err)
+	}
+}
+
+func TestNetListener(t *testing.T) {
+	ctx := testCtx(t)
+	l := listen(t, "", nil)
+	nl := NetListener{l}
+	if nl.Addr().Network() != "pipe" || nl.Addr().String() != l.Addr() {
+		t.Fatalf("Addr() = %v %q", nl.Addr().Network(), nl.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		c, err := Dial(ctx, l.Addr())
+		if err == nil {
+			_, err = NewStream(c, 0).Write(frame([]byte("hello")))
+			c.Close()
+		}
+		errc <- err
+	}()
+	nc, err := nl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if nc.RemoteAddr().String() != l.Addr() {
+		t.Fatalf("RemoteAddr() = %q", nc.RemoteAddr())
+	}
+	if err := nc.(*Stream).WaitReadable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(nc)
+	if err != nil || !bytes.Equal(got, frame([]byte("hello"))) {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// Close interrupts a pending Accept.
+	started := pending(t)
+	go func() { _, err := nl.Accept(); errc <- err }()
+	<-started
+	nl.Close()
+	if err := <-errc; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept across Close: %v", err)
 	}
 }
