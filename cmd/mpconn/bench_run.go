@@ -32,6 +32,8 @@ type benchImpl struct {
 	py    cpython.Python
 	// only lists the cases the implementation runs; nil means all.
 	only []string
+	// skip lists cases it does not run.
+	skip []string
 	// variant: another way of using mpconn, shown with its own ratios.
 	variant bool
 	// note replaces the table's note on the variant.
@@ -44,7 +46,7 @@ func (im *benchImpl) isGo() bool { return im.goRun != "" }
 
 // runs reports whether im takes part in the case called name.
 func (im *benchImpl) runs(name string) bool {
-	return im.only == nil || slices.Contains(im.only, name)
+	return (im.only == nil || slices.Contains(im.only, name)) && !slices.Contains(im.skip, name)
 }
 
 // benchRunner starts the processes of each run.
