@@ -172,6 +172,7 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 	}
 	defer os.RemoveAll(dir)
 	r := &benchRunner{exe: exe, dir: dir, dur: rep.dur, warm: rep.warm}
+	r.py, _ = newestPython(pys)
 
 	start := time.Now()
 	if err := benchMeasure(ctx, out.stderr, r, rep); err != nil {
@@ -218,7 +219,12 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 			name: "mpconn-many", label: "mpconn SendMany", goRun: "many",
 			only: []string{"stream_bytes_64", "stream_object"}, variant: true,
 		},
-		{name: "raw", label: "raw Go", goRun: "raw"},
+		// Raw Go has no manager server.
+		{name: "raw", label: "raw Go", goRun: "raw", skip: []string{"manager_ops"}},
+	}
+	if len(pys) == 0 {
+		// The manager case's clients are Python processes.
+		impls[0].skip = []string{"manager_ops"}
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
 		impls = append(impls,
