@@ -36,6 +36,10 @@ type benchImpl struct {
 	skip []string
 	// variant: another way of using mpconn, shown with its own ratios.
 	variant bool
+	// note replaces the table's note on the variant.
+	note string
+	// pyPeer: a Go driver with a CPython peer (py).
+	pyPeer bool
 }
 
 func (im *benchImpl) isGo() bool { return im.goRun != "" }
@@ -167,12 +171,12 @@ func (r *benchRunner) command(ctx context.Context, bc *benchCase, im *benchImpl,
 	name := bc.name
 	if bc.manager && (role == "driver" || !im.isGo()) {
 		py := im.py
-		if im.isGo() {
+		if im.isGo() && !(im.pyPeer && role == "peer") {
 			py = r.py
 		}
 		return py.Command(ctx, benchManagerPy, benchManagerArgs(role, r.dur, r.warm, addr)...)
 	}
-	if im.isGo() {
+	if im.isGo() && !(im.pyPeer && role == "peer") {
 		args := []string{"bench", benchProcessArg, role, im.goRun, name, r.dur.String(), r.warm.String()}
 		if addr != "" {
 			args = append(args, addr)
@@ -182,6 +186,9 @@ func (r *benchRunner) command(ctx context.Context, bc *benchCase, im *benchImpl,
 		return cmd
 	}
 	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+	if im.pyPeer {
+		role = "shmpeer"
+	}
 	args := []string{role, name, secs(r.dur), secs(r.warm)}
 	if addr != "" {
 		args = append(args, addr)

@@ -188,11 +188,15 @@ func TestBenchQuickJSON(t *testing.T) {
 		}
 		got[key] = line
 	}
-	// The SendMany variant runs in the stream cases only.
+	// The SendMany variant runs in the stream cases only; the shared
+	// memory rows (Go to Go, and Go to this CPython) in bulk_64MiB only.
 	variantCases := []string{"stream_bytes_64", "stream_object"}
-	// Raw Go has no manager server: it skips the manager case.
-	if want := len(benchCases)*len(impls) + len(variantCases) - 1; len(got) != want {
-		t.Errorf("%d lines, want %d (every case × impl, and the variant's cases, less raw's manager case)", len(got), want)
+	sharedImpls := []string{"mpconn-shared"}
+	if py.AtLeast(3, 8) {
+		sharedImpls = append(sharedImpls, "go-cpython"+py.Version+"-shared")
+	}
+	if want := len(benchCases)*len(impls) + len(variantCases) + len(sharedImpls) - 1; len(got) != want {
+		t.Errorf("%d lines, want %d (every case × impl, the variant's cases and the shared rows, less raw's manager case)", len(got), want)
 	}
 	for _, bc := range benchCases {
 		impls := impls
@@ -204,6 +208,9 @@ func TestBenchQuickJSON(t *testing.T) {
 			if _, ok := got[[2]string{bc.name, "raw"}]; ok {
 				t.Errorf("%s: raw Go ran it", bc.name)
 			}
+		}
+		if bc.name == "bulk_64MiB" {
+			impls = append(impls, sharedImpls...)
 		}
 		for _, im := range impls {
 			line, ok := got[[2]string{bc.name, im}]
