@@ -49,10 +49,10 @@ Cases:
   connect_auth     authenticated connect + handshake + close (per second);
                    the raw Go baseline connects and closes with no handshake
   manager_ops      dict and Queue operations per second of 4 Python client
-                   processes (multiprocessing.managers, always the newest
-                   CPython found) on a manager server: mpconn's Go server
-                   (mpconn manager serve) vs CPython's SyncManager server;
-                   raw Go has none
+                   processes (multiprocessing.managers) on a manager
+                   server: mpconn's Go server (mpconn manager serve), with
+                   clients of the newest CPython found, vs each CPython's
+                   SyncManager server with its own clients; raw Go has none
 
 With --json, a row that could not be measured has "value": null, "runs": 0
 and a "note" saying why. A progress line goes to standard error.
