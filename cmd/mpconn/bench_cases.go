@@ -66,6 +66,14 @@ var benchCases = []*benchCase{
 		},
 	},
 	{
+		name:  "bulk_64MiB",
+		title: "one-way 64 MiB messages (socket rows: RecvBytesInto / recv_bytes_into a reused buffer; shared rows: the sender copies the payload into a shared block, the receiver reads one byte per page in place)",
+		unit:  "GB/s",
+		value: func(n int64, d time.Duration) float64 {
+			return float64(n) * benchHugeSize / 1e9 / d.Seconds()
+		},
+	},
+	{
 		name:  "connect_auth",
 		title: "connect to a Listener on a Unix socket, authenticate both ways (authkey), close",
 		unit:  "conn/s", value: perSecond,
