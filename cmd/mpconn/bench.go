@@ -106,7 +106,7 @@ func runBench(ctx context.Context, out output, args []string) int {
 	fs.BoolVar(&cfg.noPython, "no-python", false, "measure no CPython, only mpconn and raw Go")
 	fs.Func("case", "run only case `NAME` (repeatable)", func(s string) error {
 		if findBenchCase(s) == nil {
-			return fmt.Errorf("unknown case %q", s)
+			return fmt.Errorf("unknown case %q; the cases are %s", s, benchCaseNames())
 		}
 		cfg.cases = append(cfg.cases, s)
 		return nil
@@ -123,10 +123,10 @@ func runBench(ctx context.Context, out output, args []string) int {
 	}
 	if err := bench(ctx, out, cfg); err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(out.stderr, "mpconn bench: interrupted\n")
+			out.errorf("bench", "interrupted")
 			return exitFail
 		}
-		fmt.Fprintf(out.stderr, "mpconn bench: %v\n", err)
+		out.errorf("bench", "%v", err)
 		return exitFail
 	}
 	return exitOK

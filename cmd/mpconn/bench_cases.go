@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,15 @@ func perOpMicros(n int64, d time.Duration) float64 {
 }
 
 func perSecond(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+
+// benchCaseNames lists the names of the cases, for error messages.
+func benchCaseNames() string {
+	names := make([]string, len(benchCases))
+	for i, c := range benchCases {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
 
 // benchCases are bench's cases, in the order it runs and prints them.
 var benchCases = []*benchCase{
