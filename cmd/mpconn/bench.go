@@ -49,6 +49,11 @@ Cases:
                    3.11 (if measured, else the newest) runs it
   connect_auth     authenticated connect + handshake + close (per second);
                    the raw Go baseline connects and closes with no handshake
+  manager_ops      dict and Queue operations per second of 4 Python client
+                   processes (multiprocessing.managers) on a manager
+                   server: mpconn's Go server (mpconn manager serve), with
+                   clients of the newest CPython found, vs each CPython's
+                   SyncManager server with its own clients; raw Go has none
 
 With --json, a row that could not be measured has "value": null, "runs": 0
 and a "note" saying why. A progress line goes to standard error.
@@ -102,7 +107,7 @@ func runBench(ctx context.Context, out output, args []string) int {
 	fs.BoolVar(&cfg.noPython, "no-python", false, "measure no CPython, only mpconn and raw Go")
 	fs.Func("case", "run only case `NAME` (repeatable)", func(s string) error {
 		if findBenchCase(s) == nil {
-			return fmt.Errorf("unknown case %q", s)
+			return fmt.Errorf("unknown case %q; the cases are %s", s, benchCaseNames())
 		}
 		cfg.cases = append(cfg.cases, s)
 		return nil
@@ -119,10 +124,10 @@ func runBench(ctx context.Context, out output, args []string) int {
 	}
 	if err := bench(ctx, out, cfg); err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(out.stderr, "mpconn bench: interrupted\n")
+			out.errorf("bench", "interrupted")
 			return exitFail
 		}
-		fmt.Fprintf(out.stderr, "mpconn bench: %v\n", err)
+		out.errorf("bench", "%v", err)
 		return exitFail
 	}
 	return exitOK
@@ -178,6 +183,7 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 	}
 	defer os.RemoveAll(dir)
 	r := &benchRunner{exe: exe, dir: dir, dur: rep.dur, warm: rep.warm}
+	r.py, _ = newestPython(pys)
 
 	start := time.Now()
 	if err := benchMeasure(ctx, out.stderr, r, rep); err != nil {
@@ -225,7 +231,12 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 			name: "mpconn-many", label: "mpconn SendMany", goRun: "many",
 			only: []string{"stream_bytes_64", "stream_object"}, variant: true,
 		},
-		{name: "raw", label: "raw Go", goRun: "raw"},
+		// Raw Go has no manager server.
+		{name: "raw", label: "raw Go", goRun: "raw", skip: []string{"manager_ops"}},
+	}
+	if len(pys) == 0 {
+		// The manager case's clients are Python processes.
+		impls[0].skip = []string{"manager_ops"}
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
 		impls = append(impls,
