@@ -10,8 +10,8 @@
 // (errors.Is(err, [ErrEmpty]) recognises queue.Empty).
 //
 // A [Server] serves the typeids of CPython's SyncManager to Python clients
-// (CPython 2.7 and 3.6 to 3.13)
-// (SyncManager(address, authkey).connect() and the proxies it makes), and
+// of CPython 2.7 and 3.6 to 3.13 (SyncManager(address, authkey).connect()
+// and the proxies it makes), and
 // any typeid registered with Go methods ([Server.Register], [Methods]):
 //
 //	Queue, JoinableQueue  queue.Queue: put, get, put_nowait, get_nowait,
