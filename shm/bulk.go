@@ -42,9 +42,7 @@ const (
 // PoolOptions configures a [Pool]. Nil means the defaults.
 type PoolOptions struct {
 	// MaxBlocks bounds the memfds the pool holds (default 4). When all
-	// are out with the receiver and another is needed, the pool lets go
-	// of the one sent longest ago (the receiver keeps its own mapping)
-	// rather than wait.
+	// are with the receiver, Get waits for it to release one.
 	MaxBlocks int
 }
 
