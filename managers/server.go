@@ -273,6 +273,11 @@ func traceback(where string, e *Exception) string {
 // send pickles and sends a reply; a result that cannot be pickled gives
 // '#UNSERIALIZABLE', as in CPython.
 func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
+	if text, ok := v.(string); ok && proto == 2 && kind != "#RETURN" {
+		// Protocol 2 requests come from Python 2, whose client asserts
+		// the text of a traceback is a str (a byte string there).
+		v = pickle.ByteString(text)
+	}
 	msg, err := pickle.MarshalProtocol(pickle.Tuple{kind, v}, proto)
 	if err != nil {
 		msg, err = pickle.MarshalProtocol(pickle.Tuple{"#UNSERIALIZABLE",
