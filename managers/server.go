@@ -286,7 +286,9 @@ func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
 			return err
 		}
 	}
-	return conn.SendBytes(s.ctx, msg)
+	// (No context: Close unblocks the connections by closing them, and a
+	// cancellable context costs each call a registration.)
+	return conn.SendBytes(context.Background(), msg)
 }
 
 var publicMethods = map[string]bool{
@@ -297,7 +299,7 @@ var publicMethods = map[string]bool{
 // handle serves one connection: one control request, or, after
 // accept_connection, method calls.
 func (s *Server) handle(conn *mpconn.Conn, caller string) {
-	msg, err := conn.RecvBytesMax(s.ctx, s.opts.MaxMessageSize)
+	msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 	if err != nil {
 		return
 	}
@@ -552,7 +554,7 @@ func (s *Server) resolveProxy(v any) Object {
 // CPython's Server.serve_client does.
 func (s *Server) serveClient(conn *mpconn.Conn, caller string) {
 	for {
-		msg, err := conn.RecvBytesMax(s.ctx, s.opts.MaxMessageSize)
+		msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 		if err != nil {
 			return
 		}
