@@ -73,7 +73,9 @@ func NewPool(opts *PoolOptions) *Pool {
 // the application itself holds them all (Buffers neither sent nor
 // released), that is an error at once. The Buffer is the caller's until
 // it is sent with [Send] or given back with [Buffer.Release]. Its bytes
-// are whatever the block last held.
+// are whatever the block last held. A receiver that dies holding buffers
+// never hands them back: give Get a context that ends when the
+// connection fails, or a deadline.
 func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 	if size <= 0 || size > maxMapping-2*pageSize {
 		return nil, fmt.Errorf("shm: buffer size %d out of range", size)
