@@ -90,8 +90,12 @@ func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 		}
 		// The receiver still has every block: sleep until the oldest
 		// comes back (the receiver wakes the word), looking at ctx and
-		// the others now and then.
-		futexWait(wait, stateSent, 20*time.Millisecond)
+		// the others now and then. The word is shared with the receiver,
+		// which may store anything in it: sleep on the value seen, so
+		// that a strange one cannot make this loop spin.
+		if v := wait.Load(); v != stateFree {
+			futexWait(wait, v, 20*time.Millisecond)
+		}
 	}
 }
 
