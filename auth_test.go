@@ -504,6 +504,18 @@ func TestHandshakeContextCanceled(t *testing.T) {
 	}
 }
 
+// TestClientNoChallenge: a client whose deadline passes while it waits for
+// the challenge (the usual sign of a Listener without a key) says so.
+func TestClientNoChallenge(t *testing.T) {
+	s, _, _ := fakePipe()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	err := authenticateClient(ctx, s, []byte("k"), "")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no challenge came from the Listener") {
+		t.Fatalf("authenticateClient = %v, want a deadline error saying that no challenge came", err)
+	}
+}
+
 func TestDeliverChallengeBadDigest(t *testing.T) {
 	for _, d := range []string{"sha512", "SHA256", "sha1", "{sha256}", "md5 "} {
 		f := &fakeScript{}

@@ -273,6 +273,11 @@ func traceback(where string, e *Exception) string {
 // send pickles and sends a reply; a result that cannot be pickled gives
 // '#UNSERIALIZABLE', as in CPython.
 func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
+	if text, ok := v.(string); ok && proto == 2 && kind != "#RETURN" {
+		// Protocol 2 requests come from Python 2, whose client asserts
+		// the text of a traceback is a str (a byte string there).
+		v = pickle.ByteString(text)
+	}
 	msg, err := pickle.MarshalProtocol(pickle.Tuple{kind, v}, proto)
 	if err != nil {
 		msg, err = pickle.MarshalProtocol(pickle.Tuple{"#UNSERIALIZABLE",
@@ -281,7 +286,9 @@ func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
 			return err
 		}
 	}
-	return conn.SendBytes(s.ctx, msg)
+	// (No context: Close unblocks the connections by closing them, and a
+	// cancellable context costs each call a registration.)
+	return conn.SendBytes(context.Background(), msg)
 }
 
 var publicMethods = map[string]bool{
@@ -292,7 +299,7 @@ var publicMethods = map[string]bool{
 // handle serves one connection: one control request, or, after
 // accept_connection, method calls.
 func (s *Server) handle(conn *mpconn.Conn, caller string) {
-	msg, err := conn.RecvBytesMax(s.ctx, s.opts.MaxMessageSize)
+	msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 	if err != nil {
 		return
 	}
@@ -547,7 +554,7 @@ func (s *Server) resolveProxy(v any) Object {
 // CPython's Server.serve_client does.
 func (s *Server) serveClient(conn *mpconn.Conn, caller string) {
 	for {
-		msg, err := conn.RecvBytesMax(s.ctx, s.opts.MaxMessageSize)
+		msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 		if err != nil {
 			return
 		}
