@@ -73,7 +73,9 @@ func NewPool(opts *PoolOptions) *Pool {
 // the application itself holds them all (Buffers neither sent nor
 // released), that is an error at once. The Buffer is the caller's until
 // it is sent with [Send] or given back with [Buffer.Release]. Its bytes
-// are whatever the block last held.
+// are whatever the block last held. A receiver that dies holding buffers
+// never hands them back: give Get a context that ends when the
+// connection fails, or a deadline.
 func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 	if size <= 0 || size > maxMapping-2*pageSize {
 		return nil, fmt.Errorf("shm: buffer size %d out of range", size)
@@ -88,8 +90,12 @@ func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 		}
 		// The receiver still has every block: sleep until the oldest
 		// comes back (the receiver wakes the word), looking at ctx and
-		// the others now and then.
-		futexWait(wait, stateSent, 20*time.Millisecond)
+		// the others now and then. The word is shared with the receiver,
+		// which may store anything in it: sleep on the value seen, so
+		// that a strange one cannot make this loop spin.
+		if v := wait.Load(); v != stateFree {
+			futexWait(wait, v, 20*time.Millisecond)
+		}
 	}
 }
 
