@@ -49,6 +49,16 @@ func (l Limits) withDefaults() Limits {
 // budgetBase and budgetPerByte set the allocation budget: budgetBase
 // units plus budgetPerByte units per input byte read so far.
 const (
-	budgetBase    = 4 << 20
+	budgetBase    = 1 << 20
 	budgetPerByte = 64
+)
+
+// hashBudgetBase and hashBudgetPerByte set the hashing budget: the bytes
+// copied or hashed to make the keys of dicts and sets (digests count four
+// times). Long keys are made once per value and cost a unit when used
+// again, so only keys rebuilt from scratch (short tuples of shared
+// members, frozensets) spend it quickly.
+const (
+	hashBudgetBase    = 1 << 20
+	hashBudgetPerByte = 256
 )
