@@ -28,6 +28,12 @@ loop:
 	for pos < len(buf) && len(stack) < room {
 		var v any
 		var h int32
+		// Memory is charged as run charges it (memory.go), when the
+		// opcode is done; near the limit, run takes over and reports it.
+		c := int64(opMem[buf[pos]])
+		if st.mem+c+8*memDictIt > st.limits.MaxMemory {
+			break loop
+		}
 		switch fastKind[buf[pos]] {
 		case kShortBinUnicode:
 			if pos+1 >= len(buf) {
@@ -98,6 +104,7 @@ loop:
 			}
 			st.memo = append(st.memo, stack[n-1])
 			st.memoLen++
+			st.mem += memMemo
 			pos++
 			continue
 		case kProto:
@@ -120,6 +127,7 @@ loop:
 				break loop
 			}
 			st.marks = append(st.marks, len(stack))
+			st.mem += 8
 			pos++
 			continue
 		case kAppends, kSetItems:
@@ -127,12 +135,18 @@ loop:
 			if m < 0 {
 				break loop
 			}
+			if buf[pos] == opAppends {
+				st.mem += int64(len(stack)-m) * memItem
+			} else {
+				st.mem += int64(len(stack)-m) / 2 * memDictIt
+			}
 			stack, heights = stack[:m], heights[:m]
 			pos++
 			continue
 		default:
 			break loop
 		}
+		st.mem += c
 		n := len(stack)
 		stack = stack[:n+1]
 		stack[n] = v
@@ -143,6 +157,7 @@ loop:
 		if pos < len(buf) && buf[pos] == opMemoize && st.memoLen == len(st.memo) && st.memoLen < st.limits.MaxMemo {
 			st.memo = append(st.memo, v)
 			st.memoLen++
+			st.mem += memMemo
 			pos++
 		}
 	}

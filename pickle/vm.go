@@ -98,6 +98,7 @@ type decodeState struct {
 	memoLen   int
 	used      int64 // allocation budget units spent
 	hashUsed  int64 // hashing budget units spent
+	mem       int64 // bytes of structure allocated (memory.go)
 	hash      hasher
 	spec      int64 // list slots allocated ahead of their items (listCap)
 	builders  []*listBuilder
@@ -407,6 +408,7 @@ func (st *decodeState) reset() {
 	st.memoMap = nil
 	st.memoLen = 0
 	st.hashUsed = 0
+	st.mem = 0
 	if len(st.hash.cache) > 1<<10 {
 		st.hash.cache = nil
 	} else {
@@ -578,6 +580,9 @@ func (st *decodeState) run() (any, error) {
 				return nil, st.readErr(err)
 			}
 			op = b[0]
+		}
+		if st.mem += int64(opMem[op]); st.mem > st.limits.MaxMemory {
+			return nil, st.memLimit()
 		}
 		var err error
 		switch op {
@@ -946,6 +951,9 @@ func (st *decodeState) run() (any, error) {
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
+			if err = st.chargeItems(op, len(items)); err != nil {
+				return nil, err
+			}
 			var v any
 			switch op {
 			case opTuple:
@@ -998,6 +1006,9 @@ func (st *decodeState) run() (any, error) {
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
+			if err = st.chargeItems(op, len(items)); err != nil {
+				return nil, err
+			}
 			if err = st.appendItems(op, items); err == nil {
 				err = st.grow(st.topHeight(), st.markH)
 			}
@@ -1019,6 +1030,9 @@ func (st *decodeState) run() (any, error) {
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
+			if err = st.chargeItems(op, len(items)); err != nil {
+				return nil, err
+			}
 			if len(items)%2 != 0 {
 				return nil, st.syntax("odd number of items for SETITEMS")
 			}
@@ -1031,6 +1045,9 @@ func (st *decodeState) run() (any, error) {
 		case opAddItems:
 			var items []any
 			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			if err = st.chargeItems(op, len(items)); err != nil {
 				return nil, err
 			}
 			if len(st.stack) <= st.fence() {
