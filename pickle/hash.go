@@ -40,6 +40,10 @@ const (
 // collision.
 const longKey = 256
 
+// longKeyTop is longKey for a dict key or set member itself (not inside a
+// tuple or frozenset key).
+const longKeyTop = 1024
+
 // hashKey is a comparable Go value with Python's equality for hashable
 // Python values.
 type hashKey struct {
@@ -95,27 +99,36 @@ func keyOf(v any) (hashKey, bool) {
 	return k, err == nil
 }
 
-// key returns the hash key of v.
+// key returns the hash key of v, at the given depth in a tuple or
+// frozenset key (0: the key itself).
 func (h *hasher) key(v any, depth int) (hashKey, error) {
+	long := longKey
+	if depth == 0 {
+		// A key of its own is compared and hashed by the map as it is:
+		// up to longKeyTop bytes, its content is cheaper than a digest.
+		// (Keys of one depth are only ever compared with keys of the same
+		// depth, so the two forms never meet.)
+		long = longKeyTop
+	}
 	switch x := v.(type) {
 	case Tuple:
 		return h.tupleKey(x, depth)
 	case *FrozenSet:
 		return h.frozenKey(x, depth)
 	case string:
-		if len(x) > longKey {
+		if len(x) > long {
 			return h.long(kStr, unsafe.Pointer(unsafe.StringData(x)), len(x), func(b []byte) []byte { return append(b, x...) })
 		}
 	case []byte:
-		if len(x) > longKey {
+		if len(x) > long {
 			return h.long(kBytes, unsafe.Pointer(unsafe.SliceData(x)), len(x), func(b []byte) []byte { return append(b, x...) })
 		}
 	case ByteString:
-		if len(x) > longKey {
+		if len(x) > long {
 			return h.long(kByteString, unsafe.Pointer(unsafe.StringData(string(x))), len(x), func(b []byte) []byte { return append(b, x...) })
 		}
 	case *big.Int:
-		if x != nil && x.BitLen() > 8*longKey {
+		if x != nil && x.BitLen() > 8*long {
 			return h.long(kBigInt, unsafe.Pointer(x), 0, func(b []byte) []byte { return append(b, bigKey(x).s...) })
 		}
 	}
