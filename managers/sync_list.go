@@ -269,7 +269,7 @@ func (l *listObj) CallMethod(ctx context.Context, c *Call) (any, error) {
 		if k < 0 {
 			k = 0
 		}
-		if k > 0 && int64(n)*k > int64(l.limit) {
+		if n > 0 && k > int64(l.limit/n) {
 			return nil, l.full()
 		}
 		out := make([]any, 0, n*int(k))

@@ -3,8 +3,10 @@
 package shm_test
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/mpconn/mpconn"
 	"github.com/mpconn/mpconn/pickle"
 	"github.com/mpconn/mpconn/shm"
 )
@@ -79,4 +81,42 @@ func ExampleRef() {
 	defer o.Close()
 	fmt.Println(r.Name == b.Name(), r.Size, o.Size())
 	// Output: true 64 64
+}
+
+// Zero-copy messages between Go processes: the sender fills a buffer from
+// a pool, the receiver reads the same pages. (Here both ends are in one
+// process, over a Pipe.)
+func ExampleSend() {
+	ctx := context.Background()
+	a, b, err := mpconn.Pipe(nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer a.Close()
+	defer b.Close()
+
+	pool := shm.NewPool(nil) // one per receiving peer
+	defer pool.Close()
+	buf, err := pool.Get(ctx, 64<<20)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	copy(buf.Bytes(), "a large payload")
+	if err := shm.Send(ctx, a, buf); err != nil { // one byte and a memfd
+		fmt.Println(err)
+		return
+	}
+
+	r := shm.NewReceiver(b, nil)
+	defer r.Close()
+	m, err := r.Recv(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(m.Len(), string(m.Bytes()[:15]))
+	m.Close() // the buffer goes back to the sender's pool
+	// Output: 67108864 a large payload
 }

@@ -41,8 +41,19 @@ Cases:
   stream_bytes_64  one-way stream of 64-byte messages (messages/s)
   stream_object    one-way stream of the small dict (messages/s)
   bulk_1MiB        one-way 1 MiB messages (GB/s, 10^9 bytes/s)
+  bulk_64MiB       one-way 64 MiB messages (GB/s), also through shared
+                   memory: "mpconn shared" (package shm, memfd blocks from
+                   a pool passed over the Conn, read in place) and
+                   "Go→CPython shm" (a SharedMemory block Go fills and a
+                   CPython 3.8+ peer reads in place); of the CPythons, only
+                   3.11 (if measured, else the newest) runs it
   connect_auth     authenticated connect + handshake + close (per second);
                    the raw Go baseline connects and closes with no handshake
+  manager_ops      dict and Queue operations per second of 4 Python client
+                   processes (multiprocessing.managers) on a manager
+                   server: mpconn's Go server (mpconn manager serve), with
+                   clients of the newest CPython found, vs each CPython's
+                   SyncManager server with its own clients; raw Go has none
 
 With --json, a row that could not be measured has "value": null, "runs": 0
 and a "note" saying why. A progress line goes to standard error.
@@ -96,7 +107,7 @@ func runBench(ctx context.Context, out output, args []string) int {
 	fs.BoolVar(&cfg.noPython, "no-python", false, "measure no CPython, only mpconn and raw Go")
 	fs.Func("case", "run only case `NAME` (repeatable)", func(s string) error {
 		if findBenchCase(s) == nil {
-			return fmt.Errorf("unknown case %q", s)
+			return fmt.Errorf("unknown case %q; the cases are %s", s, benchCaseNames())
 		}
 		cfg.cases = append(cfg.cases, s)
 		return nil
@@ -113,10 +124,10 @@ func runBench(ctx context.Context, out output, args []string) int {
 	}
 	if err := bench(ctx, out, cfg); err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(out.stderr, "mpconn bench: interrupted\n")
+			out.errorf("bench", "interrupted")
 			return exitFail
 		}
-		fmt.Fprintf(out.stderr, "mpconn bench: %v\n", err)
+		out.errorf("bench", "%v", err)
 		return exitFail
 	}
 	return exitOK
@@ -172,6 +183,7 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 	}
 	defer os.RemoveAll(dir)
 	r := &benchRunner{exe: exe, dir: dir, dur: rep.dur, warm: rep.warm}
+	r.py, _ = newestPython(pys)
 
 	start := time.Now()
 	if err := benchMeasure(ctx, out.stderr, r, rep); err != nil {
@@ -210,7 +222,8 @@ func (cfg benchConfig) findPythons() ([]cpython.Python, error) {
 	return pythons(cfg.pythons)
 }
 
-// benchImpls lists mpconn, raw Go, then every interpreter, oldest first.
+// benchImpls lists mpconn, raw Go, then every interpreter, oldest first,
+// then the shared memory rows.
 func benchImpls(pys []cpython.Python) []*benchImpl {
 	impls := []*benchImpl{
 		{name: "mpconn", label: "mpconn", goRun: "mpconn"},
@@ -218,7 +231,12 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 			name: "mpconn-many", label: "mpconn SendMany", goRun: "many",
 			only: []string{"stream_bytes_64", "stream_object"}, variant: true,
 		},
-		{name: "raw", label: "raw Go", goRun: "raw"},
+		// Raw Go has no manager server.
+		{name: "raw", label: "raw Go", goRun: "raw", skip: []string{"manager_ops"}},
+	}
+	if len(pys) == 0 {
+		// The manager case's clients are Python processes.
+		impls[0].skip = []string{"manager_ops"}
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
 		impls = append(impls,
@@ -226,14 +244,40 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 				// (connect_auth has no blocking variant)
 				only: []string{"rtt_bytes_64", "rtt_object", "stream_bytes_64", "stream_object", "bulk_1MiB"}})
 	}
+	// bulk_64MiB runs under one interpreter (64 MiB messages take CPython
+	// a second or more each): 3.11 if given, else the newest, which also
+	// gives the Go→CPython shared memory row if it has
+	// multiprocessing.shared_memory (3.8+).
+	var bulkPy *cpython.Python
+	for i := range pys {
+		if bulkPy == nil || pys[i].Version == "3.11" || bulkPy.Version != "3.11" && pys[i].AtLeast(bulkPy.Major, bulkPy.Minor) {
+			bulkPy = &pys[i]
+		}
+	}
 	seen := map[string]int{}
-	for _, p := range pys {
+	for i, p := range pys {
 		name := "cpython" + p.Version
 		seen[name]++
 		if k := seen[name]; k > 1 {
 			name += fmt.Sprintf("#%d", k)
 		}
-		impls = append(impls, &benchImpl{name: name, label: "CPython " + p.Full, py: p})
+		im := &benchImpl{name: name, label: "CPython " + p.Full, py: p}
+		if &pys[i] != bulkPy {
+			im.skip = []string{"bulk_64MiB"}
+		}
+		impls = append(impls, im)
+	}
+	// The shared memory rows of bulk_64MiB come last: Go to Go, then Go to
+	// CPython through a SharedMemory.
+	impls = append(impls, &benchImpl{
+		name: "mpconn-shared", label: "mpconn shared", goRun: "shared",
+		only: []string{"bulk_64MiB"}, variant: true, note: sharedNote,
+	})
+	if bulkPy != nil && bulkPy.AtLeast(3, 8) {
+		impls = append(impls, &benchImpl{
+			name: "go-cpython" + bulkPy.Version + "-shared", label: "Go→CPy" + bulkPy.Version + " shm",
+			goRun: "shared-py", py: *bulkPy, pyPeer: true, only: []string{"bulk_64MiB"},
+		})
 	}
 	return impls
 }
@@ -487,7 +531,11 @@ func (rep *benchReport) writeTable(w io.Writer) {
 			printRow(w, "  %-16s %12s  %-22s %9s %11s  %s", im.label, formatValue(m), spread, ratio, vratio, verdict)
 		}
 		if vi >= 0 {
-			fmt.Fprintf(w, "  (variant: %s)\n", variantNote)
+			note := rep.impls[vi].note
+			if note == "" {
+				note = variantNote
+			}
+			fmt.Fprintf(w, "  (variant: %s)\n", note)
 		}
 		if bc.rawNote != "" {
 			fmt.Fprintf(w, "  (%s)\n", bc.rawNote)
@@ -503,6 +551,9 @@ func printRow(w io.Writer, format string, args ...any) {
 
 // variantNote says what the mpconn SendMany rows measure.
 const variantNote = "mpconn SendMany sends the same messages with SendBytesMany/SendMany, 64 per call, gathered into few system calls; the others send one message per call"
+
+// sharedNote says what the mpconn shared rows measure.
+const sharedNote = "mpconn shared passes each payload in a shared memfd block from a reusable pool (package shm): the sender copies the payload into the block once, the receiver reads it in place; no copy through the kernel"
 
 // speedWord says how much faster or slower mpconn is for ratio q =
 // mpconn/X.

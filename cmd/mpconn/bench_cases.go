@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 )
 
@@ -12,6 +13,9 @@ type benchCase struct {
 	lower   bool // a lower value is better (a time per operation)
 	object  bool // the Go implementations need the pickle codec
 	rawNote string
+	// manager: the case measures a manager server (the implementation) under
+	// Python clients (the driver, always Python); raw Go has no such server.
+	manager bool
 	// value turns a run's count of operations and its duration into the
 	// case's unit.
 	value func(n int64, d time.Duration) float64
@@ -22,6 +26,15 @@ func perOpMicros(n int64, d time.Duration) float64 {
 }
 
 func perSecond(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+
+// benchCaseNames lists the names of the cases, for error messages.
+func benchCaseNames() string {
+	names := make([]string, len(benchCases))
+	for i, c := range benchCases {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
 
 // benchCases are bench's cases, in the order it runs and prints them.
 var benchCases = []*benchCase{
@@ -56,10 +69,23 @@ var benchCases = []*benchCase{
 		},
 	},
 	{
+		name:  "bulk_64MiB",
+		title: "one-way 64 MiB messages (socket rows: RecvBytesInto / recv_bytes_into a reused buffer; shared rows: the sender copies the payload into a shared block, the receiver reads one byte per page in place)",
+		unit:  "GB/s",
+		value: func(n int64, d time.Duration) float64 {
+			return float64(n) * benchHugeSize / 1e9 / d.Seconds()
+		},
+	},
+	{
 		name:  "connect_auth",
 		title: "connect to a Listener on a Unix socket, authenticate both ways (authkey), close",
 		unit:  "conn/s", value: perSecond,
 		rawNote: "raw Go: a plain Unix connect and close, with NO handshake",
+	},
+	{
+		name:  "manager_ops",
+		title: "4 Python client processes doing dict set/get and Queue put/get on a manager server (mpconn: managers.Server, as mpconn manager serve; CPython: SyncManager's server), Unix socket",
+		unit:  "ops/s", value: perSecond, manager: true,
 	},
 }
 

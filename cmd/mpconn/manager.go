@@ -78,7 +78,9 @@ func runManagerServe(ctx context.Context, out output, args []string) int {
 	if key == nil {
 		key = []byte{}
 	}
-	l, err := mpconn.Listen(pos[0], &mpconn.ListenOptions{AuthKey: key})
+	// No reply spinning: the server's receives wait for the next request,
+	// not a reply, and spinning there takes CPU from the clients.
+	l, err := mpconn.Listen(pos[0], &mpconn.ListenOptions{AuthKey: key, Conn: &mpconn.ConnOptions{ReplySpin: -1}})
 	if err != nil {
 		fmt.Fprintf(out.stderr, "mpconn manager serve: %v\n", err)
 		return exitFail

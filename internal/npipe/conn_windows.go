@@ -17,7 +17,8 @@ import (
 // wrapping [net.ErrClosed], and closes the handle once they have
 // returned.
 type Conn struct {
-	fd *fd
+	fd   *fd
+	name string // the pipe's address, when known
 
 	rlock   chan struct{} // held by the receiving goroutine
 	rop     *ioop
@@ -55,6 +56,10 @@ func NewConn(h windows.Handle) (*Conn, error) {
 	}
 	return newConn(h), nil
 }
+
+// Name returns the pipe's address (`\\.\pipe\NAME`), or "" for a Conn
+// made by NewConn.
+func (c *Conn) Name() string { return c.name }
 
 // Handle returns the pipe handle. It stays valid until Close.
 func (c *Conn) Handle() windows.Handle { return c.fd.h }

@@ -72,5 +72,7 @@ func dial(ctx context.Context, addr string, access uint32) (*Conn, error) {
 		windows.CloseHandle(h)
 		return nil, err
 	}
-	return newConn(h), nil
+	c := newConn(h)
+	c.name = addr
+	return c, nil
 }

@@ -126,7 +126,9 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, fmt.Errorf("npipe: ConnectNamedPipe %s: %w", l.name, err)
 	}
 	l.queue = l.queue[1:]
-	return newConn(h), nil
+	c := newConn(h)
+	c.name = l.name
+	return c, nil
 }
 
 // Close closes the pipe instances that wait for clients (cancelling a

@@ -26,3 +26,11 @@ func UniqueName(pid int) string {
 	rand.Read(r[:]) // never fails (crypto/rand)
 	return fmt.Sprintf(`%smpconn-%d-%d-%s`, Prefix, pid, nameCounter.Add(1), hex.EncodeToString(r[:]))
 }
+
+// Addr is a pipe address as a net.Addr; its network is "pipe".
+type Addr string
+
+// Network returns "pipe".
+func (Addr) Network() string { return "pipe" }
+
+func (a Addr) String() string { return string(a) }

@@ -42,6 +42,7 @@ func Pipe(duplex bool, opts *Options) (r, w *Conn, err error) {
 		return nil, nil, err
 	}
 	c1 := newConn(h1)
+	c1.name = name
 	h2, err := windows.CreateFile(name16, access, 0, nil, windows.OPEN_EXISTING,
 		windows.FILE_FLAG_OVERLAPPED|securitySQOSPresent|securityIdentification, 0)
 	if err != nil {
@@ -60,6 +61,7 @@ func Pipe(duplex bool, opts *Options) (r, w *Conn, err error) {
 		return nil, nil, err
 	}
 	c2 := newConn(h2)
+	c2.name = name
 	// The client end is open, so this completes at once, normally with
 	// ERROR_PIPE_CONNECTED.
 	op := c1.rop
