@@ -24,14 +24,16 @@ func (st *decodeState) fast() {
 	// Every push below is checked against room, which also bounds it by
 	// MaxItems; depth 1 (an empty container) is always within MaxDepth.
 	room := min(cap(stack), cap(heights), st.limits.MaxItems)
+	// The memory account, in a local (memory.go); near the limit, run
+	// takes over and reports it.
+	mem := st.mem
+	memMax := st.limits.MaxMemory - 8*memDictIt
 loop:
 	for pos < len(buf) && len(stack) < room {
 		var v any
 		var h int32
-		// Memory is charged as run charges it (memory.go), when the
-		// opcode is done; near the limit, run takes over and reports it.
 		c := int64(opMem[buf[pos]])
-		if st.mem+c+8*memDictIt > st.limits.MaxMemory {
+		if mem+c > memMax {
 			break loop
 		}
 		switch fastKind[buf[pos]] {
@@ -104,7 +106,7 @@ loop:
 			}
 			st.memo = append(st.memo, stack[n-1])
 			st.memoLen++
-			st.mem += memMemo
+			mem += memMemo
 			pos++
 			continue
 		case kProto:
@@ -127,7 +129,7 @@ loop:
 				break loop
 			}
 			st.marks = append(st.marks, len(stack))
-			st.mem += 8
+			mem += 8
 			pos++
 			continue
 		case kAppends, kSetItems:
@@ -136,9 +138,9 @@ loop:
 				break loop
 			}
 			if buf[pos] == opAppends {
-				st.mem += int64(len(stack)-m) * memItem
+				mem += int64(len(stack)-m) * memItem
 			} else {
-				st.mem += int64(len(stack)-m) / 2 * memDictIt
+				mem += int64(len(stack)-m) / 2 * memDictIt
 			}
 			stack, heights = stack[:m], heights[:m]
 			pos++
@@ -146,7 +148,7 @@ loop:
 		default:
 			break loop
 		}
-		st.mem += c
+		mem += c
 		n := len(stack)
 		stack = stack[:n+1]
 		stack[n] = v
@@ -157,11 +159,12 @@ loop:
 		if pos < len(buf) && buf[pos] == opMemoize && st.memoLen == len(st.memo) && st.memoLen < st.limits.MaxMemo {
 			st.memo = append(st.memo, v)
 			st.memoLen++
-			st.mem += memMemo
+			mem += memMemo
 			pos++
 		}
 	}
 	st.in.pos = pos
+	st.mem = mem
 	st.stack = stack
 	st.heights = heights
 	st.stackHW = max(st.stackHW, len(stack))
