@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"sort"
 	"unsafe"
 )
@@ -268,14 +269,51 @@ func uintKey(x uint64) hashKey {
 	if x <= math.MaxInt64 {
 		return hashKey{kind: kInt, n: int64(x)}
 	}
-	return bigKey(new(big.Int).SetUint64(x))
+	return shiftedKey(false, x, 0)
 }
 
-// bigKey is the key of an int outside the int64 range: its sign and
-// magnitude as bytes, made in time linear in its size (a decimal string
-// would take superlinear time, and the same value always gives the same
-// bytes, as Python equality requires).
+// shiftedKey is the key of a nonzero int outside the int64 range equal to
+// ±m·2^e, whose odd part fits in 64 bits (every integral float outside
+// the int64 range is one): the odd part and the exponent, so that floats
+// and ints get their keys without big arithmetic.
+func shiftedKey(neg bool, m uint64, e int) hashKey {
+	tz := bits.TrailingZeros64(m)
+	m >>= tz
+	e += tz
+	sign := "+"
+	if neg {
+		sign = "-"
+	}
+	return hashKey{kind: kBigInt, n: int64(m), f: float64(e), s: sign}
+}
+
+// bigKey is the key of an int outside the int64 range: shiftedKey when
+// its odd part fits in 64 bits, else its sign and magnitude as bytes,
+// made in time linear in its size (a decimal string would take
+// superlinear time). Equal values give equal keys, as Python equality
+// requires; the two forms never meet (one sign byte against at least
+// nine bytes).
 func bigKey(x *big.Int) hashKey {
+	if tz := x.TrailingZeroBits(); x.BitLen()-int(tz) <= 64 {
+		w := x.Bits()
+		i, sh := int(tz/bits.UintSize), tz%bits.UintSize
+		var m uint64
+		if bits.UintSize == 64 {
+			m = uint64(w[i]) >> sh
+			if sh > 0 && i+1 < len(w) {
+				m |= uint64(w[i+1]) << (64 - sh)
+			}
+		} else {
+			// 32-bit words: gather up to three.
+			for j := 2; j >= 0; j-- {
+				if i+j < len(w) {
+					m = m<<32 | uint64(w[i+j])
+				}
+			}
+			m >>= sh
+		}
+		return shiftedKey(x.Sign() < 0, m, int(tz))
+	}
 	n := (x.BitLen() + 7) / 8
 	b := make([]byte, n+1)
 	if x.Sign() < 0 {
@@ -292,8 +330,8 @@ func floatKey(x float64) hashKey {
 		if x >= -(1<<63) && x < 1<<63 {
 			return hashKey{kind: kInt, n: int64(x)}
 		}
-		i, _ := big.NewFloat(x).Int(nil)
-		return bigKey(i)
+		frac, exp := math.Frexp(math.Abs(x)) // |x| = frac·2^exp, frac in [0.5, 1)
+		return shiftedKey(x < 0, uint64(frac*(1<<53)), exp-53)
 	}
 	return hashKey{kind: kFloat, f: x}
 }
