@@ -57,7 +57,7 @@ type ReceiverOptions struct {
 
 // FileConn is what [Send] and [Receiver] need of a connection: passing
 // open files over a Unix socket, in order with its messages. An
-// *[mpconn.Conn] on a Unix socket is one.
+// *mpconn.Conn on a Unix socket is one.
 type FileConn interface {
 	SendFile(ctx context.Context, f *os.File) error
 	RecvFile(ctx context.Context) (*os.File, error)

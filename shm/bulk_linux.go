@@ -73,7 +73,9 @@ func NewPool(opts *PoolOptions) *Pool {
 // the application itself holds them all (Buffers neither sent nor
 // released), that is an error at once. The Buffer is the caller's until
 // it is sent with [Send] or given back with [Buffer.Release]. Its bytes
-// are whatever the block last held.
+// are whatever the block last held. A receiver that dies holding buffers
+// never hands them back: give Get a context that ends when the
+// connection fails, or a deadline.
 func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 	if size <= 0 || size > maxMapping-2*pageSize {
 		return nil, fmt.Errorf("shm: buffer size %d out of range", size)
@@ -88,8 +90,12 @@ func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 		}
 		// The receiver still has every block: sleep until the oldest
 		// comes back (the receiver wakes the word), looking at ctx and
-		// the others now and then.
-		futexWait(wait, stateSent, 20*time.Millisecond)
+		// the others now and then. The word is shared with the receiver,
+		// which may store anything in it: sleep on the value seen, so
+		// that a strange one cannot make this loop spin.
+		if v := wait.Load(); v != stateFree {
+			futexWait(wait, v, 20*time.Millisecond)
+		}
 	}
 }
 
@@ -245,7 +251,7 @@ func (b *Buffer) Release() {
 
 // Send sends the buffer over c as one message, in order with c's other
 // messages: one byte that carries the buffer's memfd. c must be a Unix
-// socket Conn (a [mpconn.Pipe] end, a Unix socket from Listen or Dial).
+// socket Conn (a mpconn.Pipe end, a Unix socket from Listen or Dial).
 // The peer receives it with [Receiver.Recv]. On success the Buffer is
 // spent (the receiver has its pages until it closes the Message); on an
 // error (ctx done, the Conn closed or broken) it is still the caller's,
@@ -318,11 +324,11 @@ func NewReceiver(c FileConn, opts *ReceiverOptions) *Receiver {
 
 // Recv receives the next message, which must be a buffer sent with
 // [Send]; if it is an ordinary message, Recv returns the Conn's error for
-// that, [mpconn.ErrNoFile], and consumes nothing: RecvBytes or Recv then
+// that, mpconn.ErrNoFile, and consumes nothing: RecvBytes or Recv then
 // reads the message. The memfd
 // must be sealed against shrinking and growing; its size comes from
 // fstat, and the length the sender wrote is checked against it. Errors
-// of the Conn are returned as [mpconn.Conn.RecvFile] returns them.
+// of the Conn are returned as mpconn.Conn.RecvFile returns them.
 func (r *Receiver) Recv(ctx context.Context) (*Message, error) {
 	f, err := r.c.RecvFile(ctx)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -337,4 +339,45 @@ func TestBulkPoolBounded(t *testing.T) {
 	if n := len(pool.blocks); n != 2 {
 		t.Fatalf("pool holds %d blocks, bound 2", n)
 	}
+}
+
+// A receiver that scribbles on the state word of a block it holds does
+// not make a waiting Get spin or take the block: Get waits for stateFree.
+func TestBulkStateWordScribbled(t *testing.T) {
+	fc := &fakeConn{files: make(chan *os.File, 1)}
+	pool := NewPool(&PoolOptions{MaxBlocks: 1})
+	defer pool.Close()
+	buf, err := pool.Get(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Send(context.Background(), fc, buf); err != nil {
+		t.Fatal(err)
+	}
+	f := <-fc.files
+	defer f.Close()
+	mem, err := unix.Mmap(int(f.Fd()), 0, pageSize+pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	state := (*atomic.Uint32)(unsafe.Pointer(&mem[hdrState]))
+	state.Store(7)
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan error)
+	go func() {
+		_, err := pool.Get(ctx, 100)
+		got <- err
+	}()
+	cancel()
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get with the only block scribbled on: %v", err)
+	}
+	// Handing it back properly frees it.
+	state.Store(stateFree)
+	b, err := pool.Get(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Release()
 }
