@@ -938,6 +938,9 @@ func noEOF(err error) error {
 // wait waits for the script and returns its output line.
 func startAuthPeer(t *testing.T, ctx context.Context, py cpython.Python, mode string, key []byte, digest string) (fc *testFrameConn, wait func() string) {
 	t.Helper()
+	if py.Pyodide {
+		return startPyodideAuthPeer(t, ctx, mode, key, digest)
+	}
 	script, err := os.ReadFile(filepath.Join("testdata", "py", "auth_peer.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -1014,7 +1017,13 @@ func TestHandshakeCPython(t *testing.T) {
 		t.Skip("the CPython peer gets its socket as descriptor 3, which needs a Unix system")
 	}
 	key := []byte("secret key \x00\xff")
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
+		if py.Pyodide {
+			// CPython 3.14's own multiprocessing.connection code (its
+			// Connection framing, deliver_challenge and answer_challenge)
+			// over FIFOs.
+			startPyodideAuthServer(t, py)
+		}
 		// Go challenges, Python answers: every challenge kind works with
 		// every version (<= 3.11 answers any of them with raw MD5).
 		for _, d := range allDigests {

@@ -57,7 +57,10 @@
 // BUG(managers): Iterators
 // over a dict iterate over a snapshot of its keys. A list's __reversed__
 // returns a list, and an Array slice an array built from a list.
-// Objects a Python client stores inside another (a proxy in a dict)
-// are kept as their pickles, so the server does not count them as
-// references (CPython 3.9+ does).
+// Proxies a client stores inside another object (a Queue proxy in a dict,
+// a list of dicts) are kept as their pickles; as in CPython 3.9 and later,
+// the objects they refer to then stay on the server after the clients'
+// last reference goes (until the server stops: it cannot tell when the
+// stored proxy is dropped, which CPython can), and reading the proxy back
+// revives them.
 package managers

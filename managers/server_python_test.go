@@ -41,3 +41,15 @@ func TestServerPythonWorkload(t *testing.T) {
 		})
 	}
 }
+
+// TestServerPythonNestedProxies stores proxies inside shared objects
+// (CPython 3.9+ supports it; nested managed lists and dicts are in its
+// documentation).
+func TestServerPythonNestedProxies(t *testing.T) {
+	py, ok := cpython.Get("3.12")
+	if !ok {
+		t.Skip("CPython 3.12 is not installed: skipped")
+	}
+	_, addr := startServer(t, nil)
+	runPython(t, py, "nested.py", addr)
+}

@@ -971,7 +971,7 @@ func (e *encodeState) saveGlobal(g Global) error {
 			}
 		}
 		if strings.ContainsAny(m, "\n") || strings.ContainsAny(n, "\n") || m == "" || n == "" {
-			return &UnsupportedValueError{Value: g, Str: "global name " + strconv.Quote(g.String())}
+			return &UnsupportedValueError{Value: g, Str: "global name " + strconv.Quote(g.qualName())}
 		}
 		e.open()
 		e.buf = append(e.buf, opGlobal)

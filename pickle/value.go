@@ -27,8 +27,11 @@ type Global struct {
 	Name   string
 }
 
-// String returns "module.name".
-func (g Global) String() string { return g.Module + "." + g.Name }
+// String returns "<global module.name>" (see [Repr]).
+func (g Global) String() string { return "<global " + g.qualName() + ">" }
+
+// qualName returns "module.name".
+func (g Global) qualName() string { return g.Module + "." + g.Name }
 
 // ObjectKind says which opcode built an [Object].
 type ObjectKind uint8
@@ -83,7 +86,7 @@ type Object struct {
 // "module.name", or "" otherwise.
 func (o *Object) Class() string {
 	if g, ok := o.Callable.(Global); ok {
-		return g.String()
+		return g.qualName()
 	}
 	return ""
 }
