@@ -68,6 +68,11 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
+	if network == "unix" {
+		if err := checkUnixAddress(addr); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+	}
 	if o.AuthKey != nil && o.TLSConfig == nil {
 		// Linux: connect and authenticate before the network poller
 		// knows the socket (rawhandshake_linux.go), when that applies.

@@ -1,6 +1,4 @@
-//go:build unix && (!linux || mpconnscan)
-
-package mpconn
+package poller
 
 import (
 	"context"
@@ -8,70 +6,71 @@ import (
 	"time"
 )
 
-// scanPoller is the portable poller (on Linux too, with the build tag
-// mpconnscan, to test it): it watches no descriptor and has
-// every Wait round look at every object, sleeping a little (up to 20 ms)
-// between rounds. Correct, but its cost grows with the size of the set.
-type scanPoller struct {
+// scan is the portable poller: it watches no descriptor and has every
+// Poll report every key, sleeping a little (up to 20 ms, doubling from
+// 1 ms) between blocking rounds, so the caller looks at every object in
+// turn. Correct anywhere, but its cost grows with the size of the set.
+type scan struct {
 	mu    sync.Mutex
-	ids   map[uint32]bool
+	keys  map[uint32]bool
 	wakec chan struct{}
 	delay time.Duration
 }
 
-func newPoller() (poller, error) {
-	return &scanPoller{ids: make(map[uint32]bool), wakec: make(chan struct{}, 1)}, nil
+// NewScan returns the portable Poller.
+func NewScan() (Poller, error) {
+	return &scan{keys: make(map[uint32]bool), wakec: make(chan struct{}, 1)}, nil
 }
 
-func (p *scanPoller) register(fd int, id uint32) error {
+func (p *scan) Register(fd uintptr, key uint32) error {
 	p.mu.Lock()
-	p.ids[id] = true
+	p.keys[key] = true
 	p.mu.Unlock()
 	return nil
 }
 
-func (p *scanPoller) rearm(fd int, id uint32) error { return nil }
+func (p *scan) Rearm(fd uintptr, key uint32) error { return nil }
 
-func (p *scanPoller) unregister(fd int, id uint32) error {
+func (p *scan) Unregister(fd uintptr, key uint32) error {
 	p.mu.Lock()
-	delete(p.ids, id)
+	delete(p.keys, key)
 	p.mu.Unlock()
 	return nil
 }
 
-func (p *scanPoller) poll(ctx context.Context, block bool, ids []uint32) ([]uint32, error) {
+func (p *scan) Poll(ctx context.Context, block bool, keys []uint32) ([]uint32, error) {
 	if block {
 		p.delay = min(max(2*p.delay, time.Millisecond), 20*time.Millisecond)
 		t := time.NewTimer(p.delay)
 		defer t.Stop()
 		select {
 		case <-p.wakec:
-			ids = append(ids, wakeID)
+			keys = append(keys, WakeKey)
 		case <-t.C:
 		case <-ctx.Done():
-			return ids, ctx.Err()
+			return keys, ctx.Err()
 		}
 	} else {
 		p.delay = 0
 		select {
 		case <-p.wakec:
-			ids = append(ids, wakeID)
+			keys = append(keys, WakeKey)
 		default:
 		}
 	}
 	p.mu.Lock()
-	for id := range p.ids {
-		ids = append(ids, id)
+	for k := range p.keys {
+		keys = append(keys, k)
 	}
 	p.mu.Unlock()
-	return ids, nil
+	return keys, nil
 }
 
-func (p *scanPoller) wake() {
+func (p *scan) Wake() {
 	select {
 	case p.wakec <- struct{}{}:
 	default:
 	}
 }
 
-func (p *scanPoller) close() error { return nil }
+func (p *scan) Close() error { return nil }
