@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // testCtx returns a context that ends the test's blocking calls after a
@@ -34,7 +34,7 @@ func pipePair(t *testing.T) (*Conn, *Conn) {
 // arbitrary bytes at it.
 func rawPair(t *testing.T, opts *ConnOptions) (*Conn, net.Conn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fds, err := platform.Socketpair()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,3 +26,7 @@ func fdConn(int, *ConnOptions) (*Conn, error) {
 func (c *Conn) file() (*os.File, error) {
 	return nil, c.opError("file", unsupported("Conn.File"))
 }
+
+func socketConn(fd int, network string, opts *ConnOptions) (*Conn, error) {
+	return nil, unsupported("a Conn over a socket descriptor")
+}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
-	"golang.org/x/sys/unix"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -29,7 +29,7 @@ func testCtx(t *testing.T) context.Context {
 // socketPair returns a Conn and the raw socket at the other end.
 func socketPair(t *testing.T, opts *Options) (*Conn, net.Conn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fds, err := platform.Socketpair()
 	if err != nil {
 		t.Fatal(err)
 	}

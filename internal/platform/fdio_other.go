@@ -2,14 +2,9 @@
 
 package platform
 
-import (
-	"errors"
-	"fmt"
-)
-
 // ErrNoFDIO is why Read and Write fail here: a descriptor read or written
 // directly, outside the runtime's poller, is a Unix notion.
-var ErrNoFDIO = fmt.Errorf("direct non-blocking I/O on a descriptor: %w", errors.ErrUnsupported)
+var ErrNoFDIO = unsupported("direct non-blocking I/O on a descriptor")
 
 // Read is not available on this system.
 func Read(fd uintptr, p []byte) (int, error) { return 0, ErrNoFDIO }

@@ -36,3 +36,12 @@ func Pipe() ([2]int, error) {
 	}
 	return p, nil
 }
+
+// BlockingSocketpair is Socketpair with blocking sockets.
+func BlockingSocketpair() ([2]int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fds, os.NewSyscallError("socketpair", err)
+	}
+	return fds, nil
+}

@@ -35,6 +35,15 @@ func Socket(family, typ, proto int) (int, error) {
 // Socketpair creates a pair of connected, non-blocking, close-on-exec
 // stream sockets of family AF_UNIX.
 func Socketpair() ([2]int, error) {
+	fds, err := BlockingSocketpair()
+	if err != nil {
+		return fds, err
+	}
+	return fds, setNonblock2(fds)
+}
+
+// BlockingSocketpair is Socketpair with blocking sockets.
+func BlockingSocketpair() ([2]int, error) {
 	syscall.ForkLock.RLock()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err == nil {
@@ -45,7 +54,7 @@ func Socketpair() ([2]int, error) {
 	if err != nil {
 		return fds, os.NewSyscallError("socketpair", err)
 	}
-	return fds, setNonblock2(fds)
+	return fds, nil
 }
 
 // Pipe creates an OS pipe whose ends are non-blocking and close-on-exec.
