@@ -158,6 +158,11 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 	if rd.dead != nil {
 		return nil, false, rd.dead
 	}
+	if max <= 0 || max > maxMessageLen {
+		// No message longer than a slice can hold: on 32-bit systems,
+		// a header claiming 2 GiB or more is too long for any limit.
+		max = maxMessageLen
+	}
 	if ctx.Done() != nil {
 		// (Only here: the method value would allocate on every call.)
 		defer watch(ctx, c.t.SetReadDeadline)()
@@ -171,7 +176,7 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 		}
 		if hlen > 0 {
 			rd.r += hlen
-			if max > 0 && n > max {
+			if n > max {
 				return nil, false, c.kill(&MessageTooLongError{Len: n, Max: max})
 			}
 			rd.msgLen = n
@@ -188,7 +193,7 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 		}
 	}
 	n := rd.msgLen
-	if max > 0 && n > max {
+	if n > max {
 		// Staged by Poll under a larger limit.
 		return nil, false, c.kill(&MessageTooLongError{Len: n, Max: max})
 	}

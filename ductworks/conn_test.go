@@ -58,7 +58,7 @@ func connPair(t *testing.T, opts *Options) (*Conn, *Conn) {
 // TestWireConstants pins the frame layout of ductworks' struct '!cL'.
 func TestWireConstants(t *testing.T) {
 	if MagicByte != 0x54 || HeaderLen != 5 || MaxLen != 4294967295 {
-		t.Fatalf("MagicByte %#x, HeaderLen %d, MaxLen %d", MagicByte, HeaderLen, MaxLen)
+		t.Fatalf("MagicByte %#x, HeaderLen %d, MaxLen %d", MagicByte, HeaderLen, int64(MaxLen))
 	}
 	ctx := testCtx(t)
 	c, raw := socketPair(t, nil)
