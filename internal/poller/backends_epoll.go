@@ -2,4 +2,4 @@
 
 package poller
 
-func kernelBackends() []Backend { return []Backend{{"epoll", NewEpoll}} }
+func kernelBackends() []Backend { return []Backend{{Name: "epoll", New: NewEpoll, Exact: true}} }

@@ -2,4 +2,4 @@
 
 package poller
 
-func kernelBackends() []Backend { return []Backend{{"kqueue", NewKqueue}} }
+func kernelBackends() []Backend { return []Backend{{Name: "kqueue", New: NewKqueue, Exact: true}} }

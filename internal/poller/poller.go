@@ -46,12 +46,15 @@ const WakeKey = 0
 type Backend struct {
 	Name string
 	New  func() (Poller, error)
+	// Exact: Poll reports only descriptors that are ready (the kernel's
+	// facilities), not every key (Scan).
+	Exact bool
 }
 
 // Backends returns every backend this system has, the default first: the
 // conformance suite runs each.
 func Backends() []Backend {
-	return append(kernelBackends(), Backend{"scan", NewScan})
+	return append(kernelBackends(), Backend{Name: "scan", New: NewScan})
 }
 
 // New returns the default Poller: the kernel's facility where there is
