@@ -27,6 +27,9 @@ func ParseAddress(address string) (network, addr string, err error) {
 	case strings.HasPrefix(address, "tcp://"):
 		return "tcp", strings.TrimPrefix(address, "tcp://"), nil
 	case strings.HasPrefix(address, "unix://"):
+		if address == "unix://" {
+			return "", "", fmt.Errorf("mpconn: address %q: no socket path", address)
+		}
 		return "unix", strings.TrimPrefix(address, "unix://"), nil
 	case strings.HasPrefix(address, `\\`):
 		return "", "", fmt.Errorf("mpconn: address %q: Windows named pipes are not supported on this platform", address)
@@ -45,3 +48,11 @@ func ParseAddress(address string) (network, addr string, err error) {
 	}
 	return "unix", address, nil
 }
+
+// addrName is an address as the caller gave it, for error messages about
+// an address that could not be bound, such as "listen tcp 127.0.0.1:80:
+// bind: permission denied".
+type addrName struct{ network, addr string }
+
+func (a addrName) Network() string { return a.network }
+func (a addrName) String() string  { return a.addr }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"syscall"
 )
 
@@ -547,6 +548,11 @@ func authenticateClient(ctx context.Context, c handshakeConn, key []byte, digest
 	}
 	msg, err := c.recvMsg(ctx, handshakeMaxLen)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+			// The usual cause: a Listener without a key, which waits
+			// for the client to speak first, as we wait for it.
+			return fmt.Errorf("mpconn: handshake: no challenge came from the Listener (one without an authentication key sends none and waits for the client's first message): %w", err)
+		}
 		return fmt.Errorf("mpconn: handshake: receiving the challenge: %w", err)
 	}
 	resp, aerr := responseTo(key, msg)

@@ -69,6 +69,7 @@ type Conn struct {
 
 	rlock chan struct{} // held by the goroutine reading; capacity 1
 	rd    readState
+	files fileKeeper    // descriptors received on a Unix socket; nil elsewhere
 	wlock chan struct{} // held by the goroutine writing; capacity 1
 	wr    writeState
 	sq    sendQueue // small messages waiting for wlock (sendqueue.go)
@@ -110,6 +111,14 @@ type ConnOptions struct {
 	// Zero means the default, 20µs; a negative value turns spinning off
 	// (no CPU is spent waiting, for a little more latency).
 	ReplySpin time.Duration
+
+	// RefuseFiles closes every descriptor the peer sends over a Unix
+	// socket the moment it arrives, as the kernel does for a CPython
+	// receiver that never calls recv_handle; [Conn.RecvFile] then returns [ErrNoFile].
+	// Without it, a Conn keeps the descriptors that came with a byte the
+	// application can still claim with RecvFile (the next message
+	// boundary), at most one batch at a time, and closes all others at once.
+	RefuseFiles bool
 }
 
 func (o *ConnOptions) replySpin() time.Duration {
@@ -139,7 +148,7 @@ func (o *ConnOptions) maxSize() int64 {
 func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOptions) *Conn {
 	// Hook (fdpass_unix.go): a Unix socket is read with recvmsg, so that
 	// descriptors sent along (SendFile) are kept, not dropped by a read.
-	t = fdPassingTransport(t)
+	t = fdPassingTransport(t, opts != nil && opts.RefuseFiles)
 	c := &Conn{
 		t:        t,
 		network:  network,
@@ -153,6 +162,9 @@ func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOpti
 	}
 	c.rd.msgLen = -1
 	c.peerProto.Store(-1)
+	if k, ok := t.(fileKeeper); ok {
+		c.files = k
+	}
 	_, c.fragileWrites = t.(*tls.Conn)
 	if sc, ok := t.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {

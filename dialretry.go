@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 	"time"
 )
@@ -26,9 +27,11 @@ const (
 //
 // ctx bounds the whole: the attempts, the delays and the handshake. Give
 // it a deadline: without one, DialRetry retries until ctx is cancelled.
-// When ctx ends first, the error wraps both ctx's error and the last
-// attempt's error, so errors.Is(err, context.DeadlineExceeded) and
-// errors.Is(err, syscall.ECONNREFUSED) both hold.
+// When ctx ends first, the error, a [*RetryError], wraps both ctx's error
+// and the last attempt's error (the one before, if ctx cut the last one
+// short while it was connecting), so errors.Is(err,
+// context.DeadlineExceeded) and errors.Is(err, syscall.ECONNREFUSED) both
+// hold.
 //
 // (The Python project ductworks retries a refused connection a fixed
 // number of times, and a missing Unix socket forever; DialRetry uses the
@@ -44,17 +47,19 @@ func DialRetry(ctx context.Context, address string, opts *DialOptions) (*Conn, e
 			timer.Stop()
 		}
 	}()
+	var prev error // the last attempt's error, once retried
 	for attempt := 1; ; attempt++ {
 		c, err := Dial(ctx, address, opts)
 		if err == nil {
 			return c, nil
 		}
 		if ctx.Err() != nil {
-			return nil, &RetryError{Attempts: attempt, Err: ctx.Err(), Last: err}
+			return nil, retryGiveUp(ctx, attempt, err, prev)
 		}
 		if !retryable(err) {
 			return nil, err
 		}
+		prev = err
 		if retryHook != nil {
 			retryHook(attempt, err)
 		}
@@ -66,10 +71,34 @@ func DialRetry(ctx context.Context, address string, opts *DialOptions) (*Conn, e
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
-			return nil, &RetryError{Attempts: attempt, Err: ctx.Err(), Last: err}
+			return nil, retryGiveUp(ctx, attempt, err, prev)
 		}
 		delay = min(2*delay, retryMaxDelay)
 	}
+}
+
+// retryGiveUp returns DialRetry's error once ctx has ended, after attempts
+// connection attempts; err is the last attempt's error and prev the one
+// before it. An attempt that ctx cut short while it was connecting says
+// nothing of the peer (only "i/o timeout" or "operation was canceled"):
+// then Last is the error of the attempt before, which tells why the peer
+// was not reached (refused, no such socket), whatever the scheduler did
+// between the attempts and the deadline.
+func retryGiveUp(ctx context.Context, attempts int, err, prev error) *RetryError {
+	last := err
+	if prev != nil && cutShort(ctx, err) {
+		last = prev
+	}
+	return &RetryError{Attempts: attempts, Err: ctx.Err(), Last: last}
+}
+
+// cutShort reports whether err is that of a connect interrupted by ctx
+// before the peer answered: a dial error whose only cause is the end of
+// ctx. (A handshake that ctx interrupted is not: the peer was there.)
+func cutShort(ctx context.Context, err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" &&
+		errors.Unwrap(op.Err) == nil && errors.Is(op.Err, ctx.Err())
 }
 
 // retryHook, when set by a test, sees every failed attempt that will be
@@ -90,7 +119,7 @@ func retryable(err error) bool {
 type RetryError struct {
 	Attempts int   // connection attempts made
 	Err      error // the context's error
-	Last     error // the last attempt's error
+	Last     error // the last attempt's error (see DialRetry)
 }
 
 func (e *RetryError) Error() string {

@@ -11,7 +11,7 @@ import (
 
 // Without Unix sockets, no transport carries descriptors.
 
-func fdPassingTransport(t transport) transport { return t }
+func fdPassingTransport(t transport, refuse bool) transport { return t }
 
 func (c *Conn) readNow(fd int, p []byte) (int, error) { return platform.Read(uintptr(fd), p) }
 

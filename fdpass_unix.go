@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/mpconn/mpconn/internal/platform"
@@ -31,18 +32,22 @@ import (
 // socket every read of the Conn is a recvmsg with a control buffer: the
 // transport (unixTransport) queues the descriptors that arrive, each
 // tagged with the stream offset of the byte it came with, and RecvFiles
-// takes them when the receive reaches that byte. Descriptors nobody takes
-// are closed with the Conn.
+// takes them when the receive reaches that byte. Only descriptors the
+// application can still claim are kept: those that came with a byte where
+// a message could begin. Any other (inside a message, or behind a byte
+// the receive has consumed) is closed at once, as the kernel closes them
+// for a CPython receiver that reads the byte with read(); what is left is
+// closed with the Conn. ConnOptions.RefuseFiles closes them all.
 
 // maxSendFDs is the most descriptors one SendFiles may carry: Linux's
 // SCM_MAX_FD.
 const maxSendFDs = 253
 
-// maxQueuedFDs bounds the descriptors a Conn keeps for RecvFiles. A
-// receiver that follows its protocol takes each file before reading past
-// it, and a read stops at the byte that carries descriptors, so only a
-// batch or two ever wait; a peer that sends descriptors no one asks for
-// cannot make the Conn hoard them: past the bound, the oldest are closed.
+// maxQueuedFDs bounds the descriptors a Conn keeps for RecvFiles. It
+// keeps only those that came with a byte where a message could begin (the
+// application may claim them there), and only until it reads past that
+// byte; a read stops at the byte that carries descriptors, so a batch or
+// two wait at most, and past the bound the oldest are closed.
 const maxQueuedFDs = 2 * maxSendFDs
 
 // oobSize fits the largest SCM_RIGHTS message (SCM_MAX_FD descriptors)
@@ -74,14 +79,23 @@ type unixTransport struct {
 	rerr   error
 	readFn func(fd uintptr) bool
 
-	mu     sync.Mutex
-	closed bool
-	queue  []fdBatch
+	refuse bool // ConnOptions.RefuseFiles
+
+	// fresh is the batch that came with the last read, until the Conn
+	// judges it (afterRead).
+	fresh    fdBatch
+	hasFresh bool
+
+	mu      sync.Mutex
+	closed  bool
+	queue   []fdBatch    // kept batches, by stream offset
+	queued  int          // descriptors in queue
+	batches atomic.Int32 // len(queue), read without mu by afterRead
 }
 
 // fdPassingTransport gives t the descriptor-keeping reads of a Unix
 // socket when it is one; any other transport is returned as it is.
-func fdPassingTransport(t transport) transport {
+func fdPassingTransport(t transport, refuse bool) transport {
 	var nc net.Conn
 	switch c := t.(type) {
 	case *net.UnixConn:
@@ -98,7 +112,7 @@ func fdPassingTransport(t transport) transport {
 	if err != nil {
 		return t
 	}
-	u := &unixTransport{Conn: nc, raw: raw}
+	u := &unixTransport{Conn: nc, raw: raw, refuse: refuse}
 	u.readFn = u.recvLoop
 	return u
 }
@@ -174,9 +188,11 @@ func (u *unixTransport) recv(fd int) (int, error) {
 	return n, nil
 }
 
-// collect queues the descriptors in a control message that came with the
-// last of n bytes just read: the kernel ends a read after the bytes that
-// carry descriptors.
+// collect sets aside the descriptors in a control message that came with
+// the last of n bytes just read (the kernel ends a read after the bytes
+// that carry descriptors), for the Conn to judge (afterRead). A truncated
+// control message with no descriptor left is remembered the same way, so
+// that RecvFile can report the loss, and judged like any other batch.
 func (u *unixTransport) collect(n int, oob []byte, truncated bool) {
 	var fds []int
 	if msgs, err := unix.ParseSocketControlMessage(oob); err == nil {
@@ -187,24 +203,115 @@ func (u *unixTransport) collect(n int, oob []byte, truncated bool) {
 			}
 		}
 	}
-	if len(fds) == 0 && !truncated {
-		return
+	if u.hasFresh {
+		// Not judged (cannot happen: every read is followed by afterRead).
+		closeFDs(u.fresh.fds)
+		u.hasFresh = false
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.closed || n == 0 {
+	if u.refuse || n == 0 {
 		closeFDs(fds)
 		return
 	}
-	u.queue = append(u.queue, fdBatch{pos: u.total + int64(n) - 1, fds: fds, truncated: truncated})
-	queued := 0
-	for _, b := range u.queue {
-		queued += len(b.fds)
+	if len(fds) == 0 && !truncated {
+		return
 	}
-	for len(u.queue) > 1 && queued > maxQueuedFDs {
-		queued -= len(u.queue[0].fds)
+	u.fresh = fdBatch{pos: u.total + int64(n) - 1, fds: fds, truncated: truncated}
+	u.hasFresh = true
+}
+
+// afterRead keeps the batch that came with the read just made if the
+// application can claim it, that is if its byte is where a message could
+// begin, and closes it otherwise; it also closes the kept batches the
+// receive has gone past. It runs with the Conn's read lock held.
+func (u *unixTransport) afterRead(c *Conn, inBody bool) {
+	if !u.hasFresh && u.batches.Load() == 0 {
+		return
+	}
+	rd := &c.rd
+	// Stream offset of the next unconsumed byte, and of the first byte a
+	// message could begin at.
+	next := u.total - int64(rd.w-rd.r)
+	boundary := next
+	if rd.msgLen >= 0 && !inBody {
+		boundary += rd.msgLen - rd.have
+	} else if inBody {
+		boundary = u.total // the read went into the message: nothing before its end
+	}
+	keep := false
+	if u.hasFresh {
+		b := u.fresh
+		u.fresh, u.hasFresh = fdBatch{}, false
+		if !inBody && b.pos >= next && b.pos < u.total {
+			keep = rd.claimableAt(rd.r + int(b.pos-next))
+		}
+		if keep {
+			u.mu.Lock()
+			if u.closed {
+				keep = false
+			} else {
+				u.queue = append(u.queue, b)
+				u.queued += len(b.fds)
+				u.batches.Store(int32(len(u.queue)))
+			}
+			u.mu.Unlock()
+		}
+		if !keep {
+			closeFDs(b.fds)
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	// Batches before the boundary can no longer be claimed.
+	i := 0
+	for i < len(u.queue) && u.queue[i].pos < boundary {
+		u.queued -= len(u.queue[i].fds)
+		closeFDs(u.queue[i].fds)
+		i++
+	}
+	u.queue = u.queue[i:]
+	for len(u.queue) > 1 && u.queued > maxQueuedFDs {
+		u.queued -= len(u.queue[0].fds)
 		closeFDs(u.queue[0].fds)
 		u.queue = u.queue[1:]
+	}
+	if len(u.queue) == 0 {
+		u.queue = nil
+	}
+	u.batches.Store(int32(len(u.queue)))
+}
+
+// passed closes the kept batches of bytes before the next unconsumed one.
+func (u *unixTransport) passed(c *Conn) {
+	if u.batches.Load() == 0 {
+		return
+	}
+	next := u.total - int64(c.rd.w-c.rd.r)
+	u.mu.Lock()
+	for len(u.queue) > 0 && u.queue[0].pos < next {
+		u.queued -= len(u.queue[0].fds)
+		closeFDs(u.queue[0].fds)
+		u.queue = u.queue[1:]
+	}
+	u.batches.Store(int32(len(u.queue)))
+	u.mu.Unlock()
+}
+
+// adopt judges batches received before the Conn existed (by the raw
+// handshake), whose stream offsets count from the first byte it handed
+// over, as afterRead judges a fresh one.
+func (u *unixTransport) adopt(c *Conn, bs []fdBatch) {
+	rd := &c.rd
+	next := u.total - int64(rd.w-rd.r)
+	for _, b := range bs {
+		if b.pos >= next && b.pos < u.total && rd.msgLen < 0 && rd.claimableAt(rd.r+int(b.pos-next)) && !u.refuse {
+			u.mu.Lock()
+			u.queue = append(u.queue, b)
+			u.queued += len(b.fds)
+			u.batches.Store(int32(len(u.queue)))
+			u.mu.Unlock()
+		} else {
+			closeFDs(b.fds)
+		}
 	}
 }
 
@@ -215,14 +322,18 @@ func (u *unixTransport) take(pos int64) (fdBatch, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for len(u.queue) > 0 && u.queue[0].pos < pos {
+		u.queued -= len(u.queue[0].fds)
 		closeFDs(u.queue[0].fds)
 		u.queue = u.queue[1:]
 	}
 	if len(u.queue) > 0 && u.queue[0].pos == pos {
 		b := u.queue[0]
+		u.queued -= len(b.fds)
 		u.queue = u.queue[1:]
+		u.batches.Store(int32(len(u.queue)))
 		return b, true
 	}
+	u.batches.Store(int32(len(u.queue)))
 	return fdBatch{}, false
 }
 
@@ -233,7 +344,8 @@ func (u *unixTransport) Close() error {
 	for _, b := range u.queue {
 		closeFDs(b.fds)
 	}
-	u.queue = nil
+	u.queue, u.queued = nil, 0
+	u.batches.Store(0)
 	u.mu.Unlock()
 	return u.Conn.Close()
 }

@@ -125,7 +125,7 @@ func Listen(address string, opts *ListenOptions) (*Listener, error) {
 	l.nl, l.path, err = listenSocket(network, addr, l.opts.Backlog)
 	if err != nil {
 		l.removeDir()
-		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: addrName{network, addr}, Err: err}
 	}
 	l.network = network
 	switch network {

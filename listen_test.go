@@ -30,6 +30,7 @@ func TestParseAddress(t *testing.T) {
 		{"\x00abstract", "unix", "@abstract", false},
 		{"tcp://host:1", "tcp", "host:1", false},
 		{"unix://rel", "unix", "rel", false},
+		{"unix://", "", "", true},
 		{"host:notaport", "", "", true},
 		{"host:70000", "", "", true},
 		{`\\.\pipe\x`, "", "", true},
@@ -45,6 +46,26 @@ func TestParseAddress(t *testing.T) {
 		}
 		if err != nil || n != c.network || a != c.addr {
 			t.Errorf("ParseAddress(%q) = %q %q %v, want %q %q", c.in, n, a, err, c.network, c.addr)
+		}
+	}
+}
+
+// TestListenErrorNamesAddress: a failed bind says which address it was.
+func TestListenErrorNamesAddress(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no", "dir", "x.sock")
+	busy, err := Listen("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, addr := range []string{missing, busy.Address()} {
+		l, err := Listen(addr, nil)
+		if err == nil {
+			l.Close()
+			t.Fatalf("Listen(%q) succeeded", addr)
+		}
+		if !strings.Contains(err.Error(), addr) {
+			t.Errorf("Listen(%q): %v: the address is not named", addr, err)
 		}
 	}
 }

@@ -93,11 +93,18 @@ func listenSocket(network, addr string, backlog int) (net.Listener, string, erro
 			return fail("setsockopt", err)
 		}
 	}
+	if path != "" {
+		// On Linux bind creates the file with the socket's own mode
+		// (less the umask): set it first, so that the file never exists
+		// with a wider one. Elsewhere this is harmless and setSocketMode
+		// does the work.
+		unix.Fchmod(fd, 0o600)
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
 	}
 	if path != "" {
-		if err := os.Chmod(path, 0o600); err != nil {
+		if err := setSocketMode(path); err != nil {
 			os.Remove(path)
 			return fail("chmod", err)
 		}
@@ -118,4 +125,27 @@ func listenSocket(network, addr string, backlog int) (net.Listener, string, erro
 		return nil, "", err
 	}
 	return nl, path, nil
+}
+
+// setSocketMode makes the socket file at path mode 0600 without following
+// a symbolic link: in a directory others can write, the file may have been
+// replaced by a link to some file of ours between bind and this call. It
+// does nothing when the file already has the mode (on Linux, bind gives
+// it the socket's, set beforehand).
+func setSocketMode(path string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return errors.New("mpconn: " + path + " is no longer the socket just bound")
+	}
+	if st.Mode&0o7777 == 0o600 {
+		return nil
+	}
+	err := unix.Fchmodat(unix.AT_FDCWD, path, 0o600, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EINVAL) {
+		err = chmodNoFollow(path, 0o600)
+	}
+	return err
 }

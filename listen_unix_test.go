@@ -168,3 +168,32 @@ func TestListenExistingFileUntouched(t *testing.T) {
 		t.Fatalf("the existing file's mode changed to %v", fi.Mode())
 	}
 }
+
+// TestSocketModeNoFollow: if the socket file was replaced by a symbolic
+// link between bind and the mode change, the link's target keeps its
+// mode and Listen's mode change fails rather than touch it.
+func TestSocketModeNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(victim, 0o644)
+	link := filepath.Join(dir, "s")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := setSocketMode(link); err == nil {
+		t.Error("setSocketMode on a symbolic link succeeded")
+	}
+	if fi, err := os.Stat(victim); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the link's target: mode %v, %v; want 0644 untouched", fi.Mode(), err)
+	}
+	// The Linux fallback checks for itself as well.
+	if err := chmodNoFollow(link, 0o600); err == nil {
+		t.Error("chmodNoFollow on a symbolic link succeeded")
+	}
+	if fi, err := os.Stat(victim); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the link's target: mode %v, %v; want 0644 untouched", fi.Mode(), err)
+	}
+}

@@ -155,12 +155,10 @@ func (h *rawHandshake) handOver() error {
 		// handed over (which lie before the Conn's own reads).
 		h.pruneFDs(h.total - int64(h.w-h.r))
 		if u, ok := c.t.(*unixTransport); ok {
-			u.mu.Lock()
-			for _, b := range h.fdq {
-				b.pos -= h.total
-				u.queue = append(u.queue, b)
+			for i := range h.fdq {
+				h.fdq[i].pos -= h.total
 			}
-			u.mu.Unlock()
+			u.adopt(c, h.fdq)
 		} else {
 			h.pruneFDs(h.total + 1)
 		}
@@ -390,6 +388,9 @@ func (h *rawHandshake) read(p []byte) (int, error) {
 		if n == 0 {
 			closeFDs(fds)
 		} else if len(fds) > 0 || flags&unix.MSG_CTRUNC != 0 {
+			// Only the batch of the last read can lie past the handshake's
+			// last message; earlier ones are inside it.
+			h.pruneFDs(h.total + int64(n))
 			h.fdq = append(h.fdq, fdBatch{pos: h.total + int64(n) - 1, fds: fds, truncated: flags&unix.MSG_CTRUNC != 0})
 		}
 	}

@@ -48,6 +48,10 @@ type readState struct {
 	// is gathered outside buf (after an interrupted receive, or by Poll).
 	msgLen int64
 	msg    []byte
+
+	// have is how much of the message being received was gathered
+	// outside buf when the last read was made (fdkeep.go).
+	have int64
 }
 
 // RecvBytes receives the next message and returns its payload in a new
@@ -180,6 +184,9 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 				return nil, false, c.kill(&MessageTooLongError{Len: n, Max: max})
 			}
 			rd.msgLen = n
+			if c.files != nil {
+				c.files.passed(c)
+			}
 			break
 		}
 		if rd.eof {
@@ -248,11 +255,15 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 			var k int
 			k, err = c.read(got[len(got):cap(got)])
 			got = got[:len(got)+k]
+			if c.files != nil {
+				c.files.afterRead(c, true)
+			}
 			if c.isEOF(err) {
 				rd.eof = true
 				err = nil
 			}
 		} else {
+			rd.have = int64(len(got))
 			err = c.fill()
 		}
 		if err != nil {
@@ -317,6 +328,9 @@ func (c *Conn) fill() error {
 	}
 	k, err := c.read(rd.buf[rd.w:])
 	rd.w += k
+	if c.files != nil {
+		c.files.afterRead(c, false)
+	}
 	if rd.w == len(rd.buf) && len(rd.buf) < readBufSize {
 		rd.grow = true
 	}

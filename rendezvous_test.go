@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -193,6 +194,34 @@ func closedTCPAddress(t *testing.T) string {
 	return addr
 }
 
+// deadlineOnCue is a context whose deadline passes when the test says so
+// (pass), so that a test decides where in DialRetry's loop the deadline
+// falls, whatever the scheduler does.
+type deadlineOnCue struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newDeadlineOnCue() *deadlineOnCue {
+	return &deadlineOnCue{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *deadlineOnCue) pass()                 { c.once.Do(func() { close(c.done) }) }
+func (c *deadlineOnCue) Done() <-chan struct{} { return c.done }
+func (c *deadlineOnCue) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestDialRetryGivesUpAtDeadline: the deadline passes after the first
+// refused attempt (while DialRetry waits to try again, or during the next
+// connect, whichever the scheduler makes it); the error says both why
+// DialRetry stopped and why the peer was not reached.
 func TestDialRetryGivesUpAtDeadline(t *testing.T) {
 	cases := []struct {
 		name string
@@ -204,8 +233,10 @@ func TestDialRetryGivesUpAtDeadline(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			defer cancel()
+			ctx := newDeadlineOnCue()
+			defer ctx.pass()
+			retryHook = func(attempt int, err error) { ctx.pass() }
+			defer func() { retryHook = nil }()
 			c, err := DialRetry(ctx, tc.addr, nil)
 			if err == nil {
 				c.Close()
@@ -222,6 +253,36 @@ func TestDialRetryGivesUpAtDeadline(t *testing.T) {
 				t.Errorf("error text %q", err)
 			}
 		})
+	}
+}
+
+// TestDialRetryCutShort: when the deadline interrupts an attempt in the
+// middle of connecting, that attempt's error ("i/o timeout") says nothing
+// of the peer; the error reports the attempt before.
+func TestDialRetryCutShort(t *testing.T) {
+	addr := closedTCPAddress(t)
+	refused, err := Dial(testCtx(t), addr, nil)
+	if err == nil {
+		refused.Close()
+		t.Fatal("connected to nothing")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Dial: %v, want ECONNREFUSED", err)
+	}
+	ctx := newDeadlineOnCue()
+	ctx.pass()
+	_, cut := Dial(ctx, addr, nil) // the deadline has passed: cut short before connecting
+	if cut == nil || !cutShort(ctx, cut) {
+		t.Fatalf("Dial with a passed deadline: %v, want it cut short", cut)
+	}
+	re := retryGiveUp(ctx, 2, cut, err)
+	if re.Last != err || !errors.Is(re, syscall.ECONNREFUSED) || !errors.Is(re, context.DeadlineExceeded) {
+		t.Errorf("gave up with %v, want the refused attempt's error and the deadline", re)
+	}
+	// An error of the peer's own is kept, whatever came before.
+	hs := &net.OpError{Op: "dial", Net: "tcp", Err: &AuthError{Reason: "digest mismatch"}}
+	if re := retryGiveUp(ctx, 2, hs, err); re.Last != hs {
+		t.Errorf("gave up with %v, want the last attempt's own error", re)
 	}
 }
 

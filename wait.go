@@ -193,6 +193,9 @@ func (c *Conn) advance() bool {
 				}
 				rd.r += hlen
 				rd.msgLen = n
+				if c.files != nil {
+					c.files.passed(c)
+				}
 				continue
 			}
 		} else if need := rd.msgLen - int64(len(rd.msg)); need > readBufSize/2 && rd.r < rd.w {
@@ -213,6 +216,7 @@ func (c *Conn) advance() bool {
 			return false
 		}
 		before := rd.w - rd.r
+		rd.have = int64(len(rd.msg))
 		if err := c.tryFill(); err != nil {
 			return true // the receive reports it
 		}

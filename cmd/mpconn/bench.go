@@ -41,6 +41,11 @@ Cases:
   stream_bytes_64  one-way stream of 64-byte messages (messages/s)
   stream_object    one-way stream of the small dict (messages/s)
   bulk_1MiB        one-way 1 MiB messages (GB/s, 10^9 bytes/s)
+  bulk_64MiB       one-way 64 MiB messages (GB/s), also through shared
+                   memory: "mpconn shared" (package shm, memfd blocks from
+                   a pool passed over the Conn, read in place) and
+                   "Go→CPython shm" (a SharedMemory block Go fills and a
+                   CPython 3.8+ peer reads in place)
   connect_auth     authenticated connect + handshake + close (per second);
                    the raw Go baseline connects and closes with no handshake
 
@@ -96,7 +101,7 @@ func runBench(ctx context.Context, out output, args []string) int {
 	fs.BoolVar(&cfg.noPython, "no-python", false, "measure no CPython, only mpconn and raw Go")
 	fs.Func("case", "run only case `NAME` (repeatable)", func(s string) error {
 		if findBenchCase(s) == nil {
-			return fmt.Errorf("unknown case %q", s)
+			return fmt.Errorf("unknown case %q; the cases are %s", s, benchCaseNames())
 		}
 		cfg.cases = append(cfg.cases, s)
 		return nil
@@ -113,10 +118,10 @@ func runBench(ctx context.Context, out output, args []string) int {
 	}
 	if err := bench(ctx, out, cfg); err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(out.stderr, "mpconn bench: interrupted\n")
+			out.errorf("bench", "interrupted")
 			return exitFail
 		}
-		fmt.Fprintf(out.stderr, "mpconn bench: %v\n", err)
+		out.errorf("bench", "%v", err)
 		return exitFail
 	}
 	return exitOK
@@ -210,7 +215,8 @@ func (cfg benchConfig) findPythons() ([]cpython.Python, error) {
 	return pythons(cfg.pythons)
 }
 
-// benchImpls lists mpconn, raw Go, then every interpreter, oldest first.
+// benchImpls lists mpconn, raw Go, then every interpreter, oldest first,
+// then the shared memory rows.
 func benchImpls(pys []cpython.Python) []*benchImpl {
 	impls := []*benchImpl{
 		{name: "mpconn", label: "mpconn", goRun: "mpconn"},
@@ -234,6 +240,25 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 			name += fmt.Sprintf("#%d", k)
 		}
 		impls = append(impls, &benchImpl{name: name, label: "CPython " + p.Full, py: p})
+	}
+	// The shared memory rows of bulk_64MiB come last: Go to Go, then Go to
+	// CPython through a SharedMemory, with one interpreter: 3.11 if
+	// given, else the newest with multiprocessing.shared_memory.
+	impls = append(impls, &benchImpl{
+		name: "mpconn-shared", label: "mpconn shared", goRun: "shared",
+		only: []string{"bulk_64MiB"}, variant: true, note: sharedNote,
+	})
+	var shmPy *cpython.Python
+	for i := range pys {
+		if pys[i].AtLeast(3, 8) && (shmPy == nil || pys[i].Version == "3.11" || shmPy.Version != "3.11" && pys[i].AtLeast(shmPy.Major, shmPy.Minor)) {
+			shmPy = &pys[i]
+		}
+	}
+	if shmPy != nil {
+		impls = append(impls, &benchImpl{
+			name: "go-cpython" + shmPy.Version + "-shared", label: "Go→CPy" + shmPy.Version + " shm",
+			goRun: "shared-py", py: *shmPy, pyPeer: true, only: []string{"bulk_64MiB"},
+		})
 	}
 	return impls
 }
@@ -487,7 +512,11 @@ func (rep *benchReport) writeTable(w io.Writer) {
 			printRow(w, "  %-16s %12s  %-22s %9s %11s  %s", im.label, formatValue(m), spread, ratio, vratio, verdict)
 		}
 		if vi >= 0 {
-			fmt.Fprintf(w, "  (variant: %s)\n", variantNote)
+			note := rep.impls[vi].note
+			if note == "" {
+				note = variantNote
+			}
+			fmt.Fprintf(w, "  (variant: %s)\n", note)
 		}
 		if bc.rawNote != "" {
 			fmt.Fprintf(w, "  (%s)\n", bc.rawNote)
@@ -503,6 +532,9 @@ func printRow(w io.Writer, format string, args ...any) {
 
 // variantNote says what the mpconn SendMany rows measure.
 const variantNote = "mpconn SendMany sends the same messages with SendBytesMany/SendMany, 64 per call, gathered into few system calls; the others send one message per call"
+
+// sharedNote says what the mpconn shared rows measure.
+const sharedNote = "mpconn shared passes each payload in a shared memfd block from a reusable pool (package shm): the sender copies the payload into the block once, the receiver reads it in place; no copy through the kernel"
 
 // speedWord says how much faster or slower mpconn is for ratio q =
 // mpconn/X.

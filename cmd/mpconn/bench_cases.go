@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,15 @@ func perOpMicros(n int64, d time.Duration) float64 {
 }
 
 func perSecond(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+
+// benchCaseNames lists the names of the cases, for error messages.
+func benchCaseNames() string {
+	names := make([]string, len(benchCases))
+	for i, c := range benchCases {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
 
 // benchCases are bench's cases, in the order it runs and prints them.
 var benchCases = []*benchCase{
@@ -53,6 +63,14 @@ var benchCases = []*benchCase{
 		unit:  "GB/s",
 		value: func(n int64, d time.Duration) float64 {
 			return float64(n) * benchBulkSize / 1e9 / d.Seconds()
+		},
+	},
+	{
+		name:  "bulk_64MiB",
+		title: "one-way 64 MiB messages (socket rows: RecvBytesInto / recv_bytes_into a reused buffer; shared rows: the sender copies the payload into a shared block, the receiver reads one byte per page in place)",
+		unit:  "GB/s",
+		value: func(n int64, d time.Duration) float64 {
+			return float64(n) * benchHugeSize / 1e9 / d.Seconds()
 		},
 	},
 	{

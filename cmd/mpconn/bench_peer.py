@@ -42,8 +42,8 @@ def peer(c):
     elif case == "rtt_object":
         while True:
             c.send(c.recv())
-    elif case in ("stream_bytes_64", "bulk_1MiB"):
-        buf = bytearray(1 << 20)
+    elif case in ("stream_bytes_64", "bulk_1MiB", "bulk_64MiB"):
+        buf = bytearray(64 << 20 if case == "bulk_64MiB" else 1 << 20)
         while True:
             if c.recv_bytes_into(buf) == 0:
                 c.send_bytes(b"ack")
@@ -53,6 +53,26 @@ def peer(c):
                 c.send_bytes(b"ack")
     else:
         raise SystemExit("unknown case " + case)
+
+
+def shm_peer(c):
+    # bulk_64MiB's Go→CPython row: a Go driver sends a SharedMemory once,
+    # then an 8-byte note for every payload it copied into the block; read
+    # one byte of every page in place and answer.
+    from multiprocessing import resource_tracker
+    sm = c.recv()
+    # The Go side owns the name (and unlinks it once attached).
+    resource_tracker.unregister(sm._name, "shared_memory")
+    c.send_bytes(b"ack")
+    pages = sm.buf[::4096]
+    try:
+        while True:
+            c.recv_bytes()
+            bytes(pages)
+            c.send_bytes(b"ack")
+    finally:
+        pages.release()
+        sm.close()
 
 
 def listen(ctrl):
@@ -78,9 +98,11 @@ def driver(c):
         def step(n):
             c.send(OBJ)
             c.recv()
-    elif case in ("stream_bytes_64", "bulk_1MiB"):
+    elif case in ("stream_bytes_64", "bulk_1MiB", "bulk_64MiB"):
         if case == "bulk_1MiB":
             msg = b"x" * (1 << 20)
+        elif case == "bulk_64MiB":
+            msg = b"x" * (64 << 20)
         else:
             msg, batch = b"x" * 64, BATCH
 
@@ -130,6 +152,12 @@ def main():
             driver(ctrl)
         return
     c = Connection(3)
+    if role == "shmpeer":
+        try:
+            shm_peer(c)
+        except EOFError:
+            pass
+        return
     if role == "peer":
         try:
             peer(c)

@@ -34,6 +34,10 @@ type benchImpl struct {
 	only []string
 	// variant: another way of using mpconn, shown with its own ratios.
 	variant bool
+	// note replaces the table's note on the variant.
+	note string
+	// pyPeer: a Go driver with a CPython peer (py).
+	pyPeer bool
 }
 
 func (im *benchImpl) isGo() bool { return im.goRun != "" }
@@ -161,7 +165,7 @@ func parseBenchResult(out string) (benchResult, error) {
 
 // command returns the driver or peer process of im.
 func (r *benchRunner) command(ctx context.Context, im *benchImpl, role, name, addr string) *exec.Cmd {
-	if im.isGo() {
+	if im.isGo() && !(im.pyPeer && role == "peer") {
 		args := []string{"bench", benchProcessArg, role, im.goRun, name, r.dur.String(), r.warm.String()}
 		if addr != "" {
 			args = append(args, addr)
@@ -171,6 +175,9 @@ func (r *benchRunner) command(ctx context.Context, im *benchImpl, role, name, ad
 		return cmd
 	}
 	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) }
+	if im.pyPeer {
+		role = "shmpeer"
+	}
 	args := []string{role, name, secs(r.dur), secs(r.warm)}
 	if addr != "" {
 		args = append(args, addr)

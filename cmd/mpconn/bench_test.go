@@ -188,15 +188,23 @@ func TestBenchQuickJSON(t *testing.T) {
 		}
 		got[key] = line
 	}
-	// The SendMany variant runs in the stream cases only.
+	// The SendMany variant runs in the stream cases only; the shared
+	// memory rows (Go to Go, and Go to this CPython) in bulk_64MiB only.
 	variantCases := []string{"stream_bytes_64", "stream_object"}
-	if want := len(benchCases)*len(impls) + len(variantCases); len(got) != want {
-		t.Errorf("%d lines, want %d (every case × impl, and the variant's cases)", len(got), want)
+	sharedImpls := []string{"mpconn-shared"}
+	if py.AtLeast(3, 8) {
+		sharedImpls = append(sharedImpls, "go-cpython"+py.Version+"-shared")
+	}
+	if want := len(benchCases)*len(impls) + len(variantCases) + len(sharedImpls); len(got) != want {
+		t.Errorf("%d lines, want %d (every case × impl, the variant's cases and the shared rows)", len(got), want)
 	}
 	for _, bc := range benchCases {
 		impls := impls
 		if slices.Contains(variantCases, bc.name) {
 			impls = append(impls, "mpconn-many")
+		}
+		if bc.name == "bulk_64MiB" {
+			impls = append(impls, sharedImpls...)
 		}
 		for _, im := range impls {
 			line, ok := got[[2]string{bc.name, im}]

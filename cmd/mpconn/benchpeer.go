@@ -25,7 +25,8 @@ import (
 //	mpconn bench __process ROLE IMPL CASE DURATION WARMUP [ADDR]
 //
 // (a mode that usage does not show). ROLE is driver or peer, IMPL mpconn,
-// many (mpconn sending with SendBytesMany and SendMany), raw, or the
+// many (mpconn sending with SendBytesMany and SendMany), raw, shared and
+// shared-py (bulk_64MiB through package shm: bench_shared.go), or the
 // experiment rawblock; ADDR is the Unix
 // socket path of connect_auth. The driver warms
 // up for WARMUP, measures for DURATION and prints "result COUNT NANOS".
@@ -235,6 +236,9 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	if name == "connect_auth" {
 		return benchConnect(ctx, out, role, impl, dur, warm, addr)
 	}
+	if impl == "shared" || impl == "shared-py" {
+		return benchShared(ctx, out, role, impl, dur, warm)
+	}
 	if role == "peer" && impl == "many" {
 		impl = "mpconn" // the receiver is the same
 	}
@@ -272,11 +276,14 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 			}
 			return t.recvObj(&got)
 		}
-	case "stream_bytes_64", "bulk_1MiB":
+	case "stream_bytes_64", "bulk_1MiB", "bulk_64MiB":
 		size := benchMsgSize
-		if name == "bulk_1MiB" {
+		switch name {
+		case "bulk_1MiB":
 			size, batch = benchBulkSize, 1
-		} else {
+		case "bulk_64MiB":
+			size, batch = benchHugeSize, 1
+		default:
 			batch = benchStreamBatch
 		}
 		msg := make([]byte, size)
@@ -378,8 +385,11 @@ func benchPeer(t benchTransport, name string) error {
 				return err
 			}
 		}
-	case "stream_bytes_64", "bulk_1MiB":
+	case "stream_bytes_64", "bulk_1MiB", "bulk_64MiB":
 		buf := make([]byte, benchBulkSize)
+		if name == "bulk_64MiB" {
+			buf = make([]byte, benchHugeSize)
+		}
 		for {
 			n, err := t.recvInto(buf)
 			if err != nil {

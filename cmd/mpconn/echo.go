@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/mpconn/mpconn"
 )
@@ -98,7 +99,7 @@ func runEcho(ctx context.Context, out output, args []string) int {
 	if raw {
 		cfg.re = rawBytes
 	} else if cfg.re, err = valueReencoder(); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn echo: %v\n", err)
+		out.errorf("echo", "%v", err)
 		return exitFail
 	}
 
@@ -106,17 +107,17 @@ func runEcho(ctx context.Context, out output, args []string) int {
 	case fdSet:
 		c, err := mpconn.FDConn(cfg.fd, nil)
 		if err != nil {
-			fmt.Fprintf(out.stderr, "mpconn echo: %v\n", err)
+			out.errorf("echo", "%v", err)
 			return exitFail
 		}
 		return echoOne(ctx, out, c, cfg.re)
 	case cfg.dial:
-		c, err := mpconn.Dial(ctx, cfg.address, &mpconn.DialOptions{AuthKey: cfg.key})
+		c, err := dialPeer(ctx, out, "echo", cfg.address, &mpconn.DialOptions{AuthKey: cfg.key, Conn: &mpconn.ConnOptions{RefuseFiles: true}}, false)
 		if err != nil {
 			if ctx.Err() != nil {
 				return exitOK
 			}
-			fmt.Fprintf(out.stderr, "mpconn echo: %v\n", err)
+			out.errorf("echo", "%v", err)
 			return exitFail
 		}
 		return echoOne(ctx, out, c, cfg.re)
@@ -128,7 +129,7 @@ func runEcho(ctx context.Context, out output, args []string) int {
 func echoOne(ctx context.Context, out output, c *mpconn.Conn, re reencoder) int {
 	defer c.Close()
 	if err := echoConn(ctx, c, re); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn echo: %v\n", err)
+		out.errorf("echo", "%v", err)
 		return exitFail
 	}
 	return exitOK
@@ -154,7 +155,7 @@ func echoConn(ctx context.Context, c *mpconn.Conn, re reencoder) error {
 			return fmt.Errorf("undecodable %d-byte message: %w", len(msg), err)
 		}
 		if err := c.SendBytes(ctx, reply); err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || peerGone(err) {
 				return nil
 			}
 			return err
@@ -162,12 +163,23 @@ func echoConn(ctx context.Context, c *mpconn.Conn, re reencoder) error {
 	}
 }
 
+// peerGone reports whether a send failed because the peer has closed the
+// connection (EPIPE, or ECONNRESET from a peer that closed with our reply
+// unread). Echo sends only after receiving a whole message, so the peer
+// left at a message boundary, after its last message: a normal end, as
+// Python's `conn.send_bytes(b); conn.close()` is.
+func peerGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
 // echoListen serves every client of a Listener at cfg.address, each in its
 // own goroutine, until ctx is cancelled.
 func echoListen(ctx context.Context, out output, cfg echoConfig) int {
-	l, err := mpconn.Listen(cfg.address, &mpconn.ListenOptions{AuthKey: cfg.key})
+	// Echo never takes files: descriptors a client sends are closed as
+	// they arrive.
+	l, err := mpconn.Listen(cfg.address, &mpconn.ListenOptions{AuthKey: cfg.key, Conn: &mpconn.ConnOptions{RefuseFiles: true}})
 	if err != nil {
-		fmt.Fprintf(out.stderr, "mpconn echo: %v\n", err)
+		out.errorf("echo", "%v", err)
 		return exitFail
 	}
 	// Standard output is unbuffered: the line is out before any client
@@ -187,7 +199,7 @@ func echoListen(ctx context.Context, out output, cfg echoConfig) int {
 	logf := func(format string, a ...any) {
 		logMu.Lock()
 		defer logMu.Unlock()
-		fmt.Fprintf(out.stderr, "mpconn echo: "+format+"\n", a...)
+		out.errorf("echo", format, a...)
 	}
 	for {
 		c, err := l.Accept(ctx)

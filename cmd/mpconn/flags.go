@@ -61,7 +61,7 @@ func printUsage(fs *flag.FlagSet, w io.Writer, intro string) {
 // usageError prints a command-line mistake and the usage on stderr and
 // returns exitUsage.
 func usageError(fs *flag.FlagSet, out output, intro string, format string, a ...any) int {
-	fmt.Fprintf(out.stderr, "mpconn %s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
+	out.errorf(fs.Name(), format, a...)
 	printUsage(fs, out.stderr, synopsis(intro))
 	return exitUsage
 }

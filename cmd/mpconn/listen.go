@@ -83,7 +83,7 @@ func runListen(ctx context.Context, out output, args []string) int {
 		var encoded [pickle.HighestProtocol + 1][]byte
 		for p := 2; p <= pickle.HighestProtocol; p++ {
 			if encoded[p], err = pickle.MarshalProtocol(v, p); err != nil {
-				fmt.Fprintf(out.stderr, "mpconn listen: --reply: %v\n", err)
+				out.errorf("listen", "--reply: %v", err)
 				return exitFail
 			}
 		}
@@ -94,7 +94,7 @@ func runListen(ctx context.Context, out output, args []string) int {
 
 	l, err := mpconn.Listen(address, &mpconn.ListenOptions{AuthKey: key})
 	if err != nil {
-		fmt.Fprintf(out.stderr, "mpconn listen: %v\n", err)
+		out.errorf("listen", "%v", err)
 		return exitFail
 	}
 	s := &listenServer{out: out, raw: *raw, reply: reply, open: map[*mpconn.Conn]bool{}}
@@ -113,7 +113,7 @@ func runListen(ctx context.Context, out output, args []string) int {
 			}
 			// A failed handshake: that client is gone, the others are
 			// served.
-			s.printf(out.stderr, "mpconn listen: %v\n", err)
+			s.printf(out.stderr, "mpconn listen: %s\n", tidyError(err.Error()))
 			continue
 		}
 		count++
@@ -169,7 +169,7 @@ func (s *listenServer) serve(ctx context.Context, c *mpconn.Conn, name string) {
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
-		s.printf(s.out.stderr, "mpconn listen: %s: %v\n", name, err)
+		s.printf(s.out.stderr, "mpconn listen: %s: %s\n", name, tidyError(err.Error()))
 	default:
 		s.printf(s.out.stderr, "mpconn listen: %s closed the connection\n", name)
 	}

@@ -10,6 +10,7 @@
 //	echo    echo every message back to its sender
 //	send    send values to a Listener and print the replies
 //	listen  print every message clients send
+//	manager serve or call Python multiprocessing.managers objects
 //	bench   measure mpconn against raw Go sockets and CPython, side by side
 //	tour    a self-contained demonstration: a Python child, an authenticated Listener, bench
 //
@@ -22,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -47,11 +49,27 @@ type output struct {
 	stdout, stderr io.Writer
 }
 
+// errorf prints "mpconn NAME: MESSAGE" on standard error, with MESSAGE
+// made by fmt.Sprintf(format, a...) and tidied by [tidyError].
+func (o output) errorf(name, format string, a ...any) {
+	fmt.Fprintf(o.stderr, "mpconn %s: %s\n", name, tidyError(fmt.Sprintf(format, a...)))
+}
+
+// tidyError drops the "mpconn: " that the library's error texts begin
+// with, at the start of msg and after each ": ", where it would repeat
+// the command's own prefix: "mpconn send: mpconn: empty address" becomes
+// "mpconn send: empty address".
+func tidyError(msg string) string {
+	msg = strings.TrimPrefix(msg, "mpconn: ")
+	return strings.ReplaceAll(msg, ": mpconn: ", ": ")
+}
+
 // commands lists the subcommands in the order usage shows them.
 var commands = []*command{
 	echoCommand,
 	sendCommand,
 	listenCommand,
+	managerCommand,
 	benchCommand,
 	tourCommand,
 }

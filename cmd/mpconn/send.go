@@ -44,6 +44,11 @@ each VALUE for the shell:
 
 	mpconn send /tmp/sock "{'a': [1, 2.5, None]}" '"text"' 42
 
+With --wait, a Listener that is not up yet (connection refused, no such
+socket file) is tried again, more and more slowly, until --timeout: a
+shell script can start a Listener in the background and send to it at
+once.
+
 A reply that is not a pickle prints "undecodable (N bytes): ERROR". The
 exit status is 1 if connecting, authenticating or sending fails, or if a
 reply does not come within --timeout or the peer closes first.
@@ -59,6 +64,7 @@ func runSend(ctx context.Context, out output, args []string) int {
 	raw := fs.Bool("bytes", false, "send each VALUE's UTF-8 bytes raw and print replies as hex")
 	noReply := fs.Bool("no-reply", false, "send the values and close, without waiting for replies")
 	timeout := fs.Duration("timeout", 10*time.Second, "wait at most `DURATION` to connect and for each reply (0: no limit)")
+	wait := fs.Bool("wait", false, "wait for the Listener to come up: retry a refused connection or a missing socket until --timeout")
 	proto := fs.Int("protocol", pickle.DefaultProtocol, "pickle protocol `N` of the messages sent, 2 to 5")
 	args, restore := protectNegatives(fs, args)
 	pos, status := parseFlags(fs, out, sendIntro, args)
@@ -93,7 +99,7 @@ func runSend(ctx context.Context, out output, args []string) int {
 		}
 		msg, err := pickle.MarshalProtocol(v, *proto)
 		if err != nil {
-			fmt.Fprintf(out.stderr, "mpconn send: VALUE %d: %v\n", i+1, err)
+			out.errorf("send", "VALUE %d: %v", i+1, err)
 			return exitFail
 		}
 		msgs = append(msgs, msg)
@@ -110,12 +116,12 @@ func runSend(ctx context.Context, out output, args []string) int {
 		if ctx.Err() != nil {
 			return exitOK // stopped by a signal
 		}
-		fmt.Fprintf(out.stderr, "mpconn send: "+format+"\n", a...)
+		out.errorf("send", format, a...)
 		return exitFail
 	}
 
 	dctx, cancel := withTimeout()
-	c, err := mpconn.Dial(dctx, address, &mpconn.DialOptions{AuthKey: key})
+	c, err := dialPeer(dctx, out, "send", address, &mpconn.DialOptions{AuthKey: key}, *wait)
 	cancel()
 	if err != nil {
 		return fail("%v", err)

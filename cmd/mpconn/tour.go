@@ -62,7 +62,7 @@ func runTour(ctx context.Context, out output, args []string) int {
 	}
 	pys, err := cfg.findPythons()
 	if err != nil {
-		fmt.Fprintf(out.stderr, "mpconn tour: %v\n", err)
+		out.errorf("tour", "%v", err)
 		return exitFail
 	}
 	py, havePy := newestPython(pys)
@@ -70,12 +70,12 @@ func runTour(ctx context.Context, out output, args []string) int {
 
 	fmt.Fprintf(w, "== 1. A duplex Pipe to a child process\n\n")
 	if err := tourPipe(ctx, w, py, havePy); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn tour: pipe: %v\n", err)
+		out.errorf("tour", "pipe: %v", err)
 		return exitFail
 	}
 	fmt.Fprintf(w, "\n== 2. An authenticated Listener on a fresh Unix socket\n\n")
 	if err := tourListener(ctx, w, py, havePy); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn tour: listener: %v\n", err)
+		out.errorf("tour", "listener: %v", err)
 		return exitFail
 	}
 	fmt.Fprintf(w, "\n== 3. mpconn bench")
@@ -84,7 +84,7 @@ func runTour(ctx context.Context, out output, args []string) int {
 	}
 	fmt.Fprintf(w, "\n\n")
 	if err := bench(ctx, out, cfg); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn tour: bench: %v\n", err)
+		out.errorf("tour", "bench: %v", err)
 		return exitFail
 	}
 	return exitOK

@@ -1,0 +1,59 @@
+// Package managers speaks CPython's multiprocessing.managers protocol, as a
+// client of Python manager servers and as a server for Python clients.
+//
+// A [Client] connects to a BaseManager or SyncManager server (CPython 3.6 to
+// 3.13, or billiard's), creates shared objects by typeid ([Client.Create])
+// and calls their methods through a [Proxy]: results are decoded as mpconn's
+// Recv decodes them ([Proxy.Call], or [CallAs] for a Go type), methods that
+// return shared objects give Proxies, and exceptions raised by the methods
+// come back as an [*Exception] carrying the Python class and args
+// (errors.Is(err, [ErrEmpty]) recognises queue.Empty).
+//
+// A [Server] serves the typeids of CPython's SyncManager to Python clients
+// (SyncManager(address, authkey).connect() and the proxies it makes), and
+// any typeid registered with Go methods ([Server.Register], [Methods]):
+//
+//	Queue, JoinableQueue  queue.Queue: put, get, put_nowait, get_nowait,
+//	                      qsize, empty, full, task_done, join, shutdown
+//	dict                  every method of DictProxy; __iter__ gives an Iterator
+//	list                  every method of ListProxy (sort without key=)
+//	Namespace, Value      attributes; get and set
+//	Array                 array.array of a type code: len, items, slices
+//	Lock, RLock           acquire, release (an RLock is owned by the client
+//	                      connection, which is CPython's serving thread)
+//	Semaphore, BoundedSemaphore, Event, Condition (its lock may be a Lock or
+//	RLock proxy of the same server), Barrier (without action)
+//	Pool                  refused: creating one raises NotImplementedError
+//
+// Values are any picklable Python data, stored as decoded (inert objects
+// included, see package pickle) and returned equal. Errors are raised as
+// CPython's classes (queue.Empty, queue.Full, KeyError, IndexError,
+// threading.BrokenBarrierError ...), so that except clauses work. Blocking
+// calls (Queue.get, Lock.acquire, Event.wait, Condition.wait, Barrier.wait)
+// block only the connection they came on.
+//
+// # Protocol
+//
+// Each request is a pickled (id or None, method name, args, kwargs) over an
+// authenticated mpconn connection; the reply is ('#RETURN', value),
+// ('#ERROR', exception), ('#TRACEBACK', text), ('#UNSERIALIZABLE', text) or
+// ('#PROXY', (exposed, Token)). Control requests (id None: create, incref,
+// decref, get_methods, number_of_objects, debug_info, dummy, shutdown) each
+// take a connection of their own; accept_connection turns a connection into
+// a method-call channel, which CPython keeps one of per client thread and a
+// Client keeps a pool of. A Proxy holds one reference to its object, which
+// Close gives back; the server disposes of objects no one refers to.
+//
+// # Limits
+//
+// A Server never executes anything a pickle names, and its memory is bounded
+// by ServerOptions: the number of objects, the items per object, the size of
+// a request, and the number of connections.
+//
+// BUG(managers): Python 2.7 clients and servers are not supported. Iterators
+// over a dict iterate over a snapshot of its keys. A list's __reversed__
+// returns a list, and an Array slice an array built from a list.
+// Objects a Python client stores inside another (a proxy in a dict)
+// are kept as their pickles, so the server does not count them as
+// references (CPython 3.9+ does).
+package managers

@@ -1,0 +1,65 @@
+// Package shm shares memory with Python's multiprocessing.shared_memory
+// and between Go processes.
+//
+// [Create], [Open] and [Unlink] make, attach to and remove named blocks
+// that CPython 3.8 and later open as SharedMemory(name); [CreateList],
+// [OpenList] and [ParseList] read and write ShareableList blocks of every
+// CPython layout (see [Layout]). A [Block] or [List] sent with
+// [mpconn.Conn.Send] arrives in Python's recv() as an attached
+// SharedMemory or ShareableList, and a Python SharedMemory or
+// ShareableList received into a [Ref] opens with [Ref.Open] or
+// [Ref.OpenList].
+//
+// # Platforms
+//
+// Named blocks are implemented on Linux, where shm_open is a file under
+// /dev/shm: the same names ("psm_" and 8 hex digits when generated),
+// flags (O_CREAT|O_EXCL|O_RDWR), mode (0600) and sizes (ftruncate, then
+// fstat's size, not rounded) as CPython. On other systems the package
+// builds, ShareableList encoding works on any byte slice ([ParseList],
+// [EncodeList]), and the calls that need the system return errors
+// wrapping [ErrUnsupported] (and so [errors.ErrUnsupported]).
+//
+// # Who owns and unlinks what
+//
+// A name lives until someone unlinks it; mappings live until closed,
+// whether or not the name is unlinked. The process that creates a block
+// owns its name and should unlink it once no process needs to open it
+// any more; the others only close.
+//
+// Python complicates this with its resource tracker. Every
+// SharedMemory created or attached in a Python process (before 3.13
+// always; from 3.13 unless made with track=False) registers its name with
+// that process's tracker, and the tracker unlinks every name still
+// registered when the Python program exits, with a warning about leaked
+// objects (gh-82300). Only unlink() unregisters. Unpickling a
+// SharedMemory or ShareableList attaches with the default, so a block a
+// Go program sends to Python is unlinked when the receiving Python
+// program ends, even though Go created it; mappings the Go side holds
+// stay valid, but the name is gone. A Python receiver that must not do
+// that calls multiprocessing.resource_tracker.unregister(shm._name,
+// "shared_memory") after attaching, or, from 3.13, attaches itself with
+// SharedMemory(name, track=False) instead of receiving a pickle. In the
+// other direction, a block Python creates and sends to Go is Python's:
+// Go closes it, and Python unlinks it (or its tracker does at exit), so
+// a Go program that keeps using it must keep its mapping, not reopen the
+// name.
+//
+// This package keeps no tracker: a Go process that creates a named block
+// and exits without unlinking it leaves it in /dev/shm, as
+// SharedMemory(track=False) does.
+//
+// # Trusting the peer
+//
+// Nothing that comes from a peer is trusted. Names from a pickle are
+// checked (one file directly in the shared memory directory: no slash,
+// not "." or "..", no NUL) and opened without following symlinks; a size
+// always comes from fstat, never from a message; ShareableList headers are
+// checked against the block once, and each item's format and code at
+// each access. A peer can still truncate a named block under a mapping,
+// after which touching the lost pages raises SIGBUS, which kills a Go
+// program: [Block.Access] runs a function with faults turned into the
+// error [ErrFault], and every [List] access goes through it; [Block.Check]
+// compares the file's size with the mapping. Memfd blocks passed between
+// Go processes are sealed against shrinking instead.
+package shm
