@@ -1,11 +1,11 @@
-//go:build !linux
+//go:build !(linux || darwin || dragonfly || freebsd || netbsd || openbsd)
 
 package mpconn
 
 import "syscall"
 
-// watchExit reports false: without pidfds a goroutine waits for the
-// process, and wait sets learn of its exit from that goroutine.
+// watchExit reports false: with neither pidfds nor kqueues a goroutine
+// waits for the process, and wait sets learn of its exit from it.
 func (ch *Child) watchExit() bool { return false }
 
 func (ch *Child) exitConn() syscall.RawConn { return nil }

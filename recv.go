@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // readBufSize is the largest size of a Conn's read-ahead buffer. Small
@@ -362,12 +364,12 @@ func (c *Conn) tryFill() error {
 func (c *Conn) read(p []byte) (int, error) {
 	rd := &c.rd
 	if !rd.nonblock {
-		if c.replyDue.Load() && c.raw != nil {
+		if c.replyDue.Load() && c.raw != nil && platform.DirectIO {
 			return c.awaitReply(p)
 		}
 		return c.t.Read(p)
 	}
-	if c.raw == nil {
+	if c.raw == nil || !platform.DirectIO {
 		// No descriptor to read without blocking: a very short deadline.
 		c.t.SetReadDeadline(time.Now().Add(time.Millisecond))
 		k, err := c.t.Read(p)

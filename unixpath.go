@@ -1,7 +1,6 @@
 package mpconn
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 )
@@ -13,7 +12,7 @@ import (
 // with a bare EINVAL, or silently cut short.
 func checkUnixAddress(addr string) error {
 	if len(addr) > 0 && addr[0] == '@' && !abstractSockets {
-		return fmt.Errorf("mpconn: abstract Unix socket %q (a Linux feature) on %s: %w", addr, runtime.GOOS, errors.ErrUnsupported)
+		return unsupported(fmt.Sprintf("abstract Unix socket %q (a Linux feature)", addr))
 	}
 	if len(addr) > maxUnixPath {
 		return fmt.Errorf("mpconn: Unix socket path of %d bytes is too long: %s allows %d (sun_path is %d bytes with its NUL): %s",

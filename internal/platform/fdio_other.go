@@ -2,6 +2,9 @@
 
 package platform
 
+// DirectIO: Read and Write do not work here.
+const DirectIO = false
+
 // ErrNoFDIO is why Read and Write fail here: a descriptor read or written
 // directly, outside the runtime's poller, is a Unix notion.
 var ErrNoFDIO = unsupported("direct non-blocking I/O on a descriptor")

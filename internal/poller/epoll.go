@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -131,4 +132,24 @@ func (p *epoller) Close() error {
 		return p.f.Close()
 	}
 	return unix.Close(p.epfd)
+}
+
+// watch arranges for ctx's cancellation to interrupt a blocking read
+// through setDeadline. The returned function must be called when the read
+// is over. It returns nil when ctx cannot be cancelled.
+func watch(ctx context.Context, setDeadline func(time.Time) error) func() {
+	if ctx.Done() == nil {
+		return nil
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		setDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+			setDeadline(time.Time{})
+		}
+	}
 }

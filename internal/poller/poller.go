@@ -10,10 +10,7 @@
 // one-shot: after a descriptor is reported it stays quiet until Rearm.
 package poller
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Poller watches descriptors for a wait set.
 type Poller interface {
@@ -65,24 +62,4 @@ func New() (Poller, error) {
 		return NewScan()
 	}
 	return Backends()[0].New()
-}
-
-// watch arranges for ctx's cancellation to interrupt a blocking read
-// through setDeadline. The returned function must be called when the read
-// is over. It returns nil when ctx cannot be cancelled.
-func watch(ctx context.Context, setDeadline func(time.Time) error) func() {
-	if ctx.Done() == nil {
-		return nil
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		setDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired
-			setDeadline(time.Time{})
-		}
-	}
 }
