@@ -504,6 +504,18 @@ func TestHandshakeContextCanceled(t *testing.T) {
 	}
 }
 
+// TestClientNoChallenge: a client whose deadline passes while it waits for
+// the challenge (the usual sign of a Listener without a key) says so.
+func TestClientNoChallenge(t *testing.T) {
+	s, _, _ := fakePipe()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	err := authenticateClient(ctx, s, []byte("k"), "")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no challenge came from the Listener") {
+		t.Fatalf("authenticateClient = %v, want a deadline error saying that no challenge came", err)
+	}
+}
+
 func TestDeliverChallengeBadDigest(t *testing.T) {
 	for _, d := range []string{"sha512", "SHA256", "sha1", "{sha256}", "md5 "} {
 		f := &fakeScript{}
@@ -926,6 +938,9 @@ func noEOF(err error) error {
 // wait waits for the script and returns its output line.
 func startAuthPeer(t *testing.T, ctx context.Context, py cpython.Python, mode string, key []byte, digest string) (fc *testFrameConn, wait func() string) {
 	t.Helper()
+	if py.Pyodide {
+		return startPyodideAuthPeer(t, ctx, mode, key, digest)
+	}
 	script, err := os.ReadFile(filepath.Join("testdata", "py", "auth_peer.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -1002,7 +1017,13 @@ func TestHandshakeCPython(t *testing.T) {
 		t.Skip("the CPython peer gets its socket as descriptor 3, which needs a Unix system")
 	}
 	key := []byte("secret key \x00\xff")
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
+		if py.Pyodide {
+			// CPython 3.14's own multiprocessing.connection code (its
+			// Connection framing, deliver_challenge and answer_challenge)
+			// over FIFOs.
+			startPyodideAuthServer(t, py)
+		}
 		// Go challenges, Python answers: every challenge kind works with
 		// every version (<= 3.11 answers any of them with raw MD5).
 		for _, d := range allDigests {

@@ -80,6 +80,16 @@ type Child struct {
 // key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
 // binascii.unhexlify); Python code that authenticates with the process's
 // key needs multiprocessing.current_process().authkey = key.
+//
+// StartChild suits what the parent's end sends to a Python child, told
+// by the name of the command's executable, symbolic links followed: a
+// Python 2 (python2.7, python2, pypy) is sent pickles of protocol 2,
+// which it can read even when the parent speaks first, as is a "python"
+// whose version the name does not give (a wrapper script) until its
+// first pickle shows its protocol; a CPython 3.7 or older, which cannot
+// read a message over 2 GiB, gets [ConnOptions.MaxSendSize] =
+// [MaxSize32Bit] unless ChildOptions.Conn sets one. Other programs get
+// the defaults.
 func StartChild(cmd *exec.Cmd, opts *ChildOptions) (*Child, *Conn, error) {
 	if cmd == nil {
 		return nil, nil, errors.New("mpconn: StartChild: nil command")
@@ -99,6 +109,7 @@ func StartChild(cmd *exec.Cmd, opts *ChildOptions) (*Child, *Conn, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	parent.adaptToChild(cmd, o.Conn)
 	f, err := end.File()
 	end.Close()
 	if err == nil {

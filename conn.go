@@ -54,6 +54,7 @@ type Conn struct {
 	raddr   net.Addr
 	codec   Codec
 	maxSize int64         // 0: no limit
+	maxSend int64         // ConnOptions.MaxSendSize; 0: no limit (peer.go)
 	spin    time.Duration // ConnOptions.ReplySpin; 0: never (spin.go)
 
 	canRead  bool
@@ -103,6 +104,15 @@ type ConnOptions struct {
 	// header alone.
 	MaxMessageSize int64
 
+	// MaxSendSize caps the size of a sent message, in bytes, for a peer
+	// that cannot read larger ones: a larger message fails with a
+	// *SendTooLongError before anything of it is written. Use
+	// [MaxSize32Bit] for CPython 2.7 to 3.7 and billiard, which read a
+	// 32-bit length (billiard loses the stream's framing on a larger
+	// message). Zero means no limit; [StartChild] sets MaxSize32Bit
+	// itself when it starts a Python it can tell is 3.7 or older.
+	MaxSendSize int64
+
 	// ReplySpin is how long a receive that waits for a reply (the Conn
 	// has sent since it last received) polls the socket before it parks,
 	// when the peer answered the previous message quickly: waking a parked
@@ -138,6 +148,13 @@ func (o *ConnOptions) codec() Codec {
 	return o.Codec
 }
 
+func (o *ConnOptions) maxSendSize() int64 {
+	if o == nil || o.MaxSendSize < 0 {
+		return 0
+	}
+	return o.MaxSendSize
+}
+
 func (o *ConnOptions) maxSize() int64 {
 	if o == nil || o.MaxMessageSize < 0 {
 		return 0
@@ -154,6 +171,7 @@ func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOpti
 		network:  network,
 		codec:    opts.codec(),
 		maxSize:  opts.maxSize(),
+		maxSend:  opts.maxSendSize(),
 		spin:     opts.replySpin(),
 		canRead:  canRead,
 		canWrite: canWrite,

@@ -85,10 +85,17 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	hctx, cancel := handshakeContext(ctx, &o)
+	return dialHandshake(ctx, nc, network, addr, &o)
+}
+
+// dialHandshake runs Dial's TLS and HMAC handshakes, as o asks, on nc, a
+// new connection to addr.
+func dialHandshake(ctx context.Context, nc net.Conn, network, addr string, o *DialOptions) (*Conn, error) {
+	hctx, cancel := handshakeContext(ctx, o)
 	defer cancel()
 	if o.TLSConfig != nil {
 		raddr := nc.RemoteAddr()
+		var err error
 		if nc, err = clientTLS(hctx, nc, network, addr, o.TLSConfig); err != nil {
 			return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 		}

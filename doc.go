@@ -22,8 +22,12 @@
 //
 // Every message is framed as CPython frames it: a 4-byte big-endian signed
 // length and the payload, with the -1 escape and an 8-byte length for
-// messages over 2 GiB. Package pickle is the codec; package ductworks
-// speaks the ductworks framing.
+// messages over 2 GiB. CPython 2.7 to 3.7 and billiard cannot read that
+// escape: [ConnOptions.MaxSendSize] set to [MaxSize32Bit] makes a larger
+// send fail with a [*SendTooLongError] before anything is written
+// ([StartChild] sets it for the old Pythons it starts, and sends a Python
+// 2 child pickles of protocol 2). Package pickle is the codec; package
+// ductworks speaks the ductworks framing.
 //
 // BUG(mpconn): Only Unix systems are supported (Linux is tested); Windows
 // named pipes (CPython's AF_PIPE) are not implemented, and macOS does not

@@ -49,6 +49,9 @@ func (c *Conn) TrySendBytes(p []byte) error {
 	if err := c.canSend(); err != nil {
 		return err
 	}
+	if err := c.checkSendSize(len(p)); err != nil {
+		return err
+	}
 	select {
 	case c.wlock <- struct{}{}:
 	default:

@@ -145,11 +145,25 @@ type goPeekEnd struct{ goPipeEnd }
 
 func (e goPeekEnd) msgBuffered() bool { return e.p.waiting("go") }
 
-// pyPipeConn plays CPython's PipeConnection and handshake functions.
+// pyPipeConn plays CPython's PipeConnection and handshake functions over
+// a pyWire: the in-memory msgPipe here, a real named pipe on Windows
+// (pipe_handshake_windows_test.go).
 type pyPipeConn struct {
 	ctx context.Context
-	p   *msgPipe
+	w   pyWire
 }
+
+// pyWire is the CPython end of a message-mode pipe: whole messages.
+type pyWire interface {
+	readMsg(ctx context.Context) ([]byte, error)
+	writeMsg(data []byte) error
+}
+
+// pyEnd is the CPython end of a msgPipe.
+type pyEnd struct{ p *msgPipe }
+
+func (e pyEnd) readMsg(ctx context.Context) ([]byte, error) { return e.p.read(ctx, "py") }
+func (e pyEnd) writeMsg(data []byte) error                  { return e.p.write("py", data) }
 
 // pyAuthError is CPython's AuthenticationError.
 type pyAuthError struct{ msg string }
@@ -158,7 +172,7 @@ func (e *pyAuthError) Error() string { return "AuthenticationError: " + e.msg }
 
 // recvBytes is PipeConnection.recv_bytes(maxsize) on a message-mode pipe.
 func (c pyPipeConn) recvBytes(maxsize int) ([]byte, error) {
-	m, err := c.p.read(c.ctx, "py")
+	m, err := c.w.readMsg(c.ctx)
 	if err != nil {
 		return nil, fmt.Errorf("EOFError (%w)", err)
 	}
@@ -174,7 +188,7 @@ func (c pyPipeConn) recvBytes(maxsize int) ([]byte, error) {
 	return m, nil
 }
 
-func (c pyPipeConn) sendBytes(data []byte) error { return c.p.write("py", data) }
+func (c pyPipeConn) sendBytes(data []byte) error { return c.w.writeMsg(data) }
 
 // pyVersion selects the handshake of CPython <= 3.11 or of 3.12+.
 type pyVersion int
@@ -335,7 +349,7 @@ func TestPipeHandshakeGoListener(t *testing.T) {
 					}
 					done := make(chan error, 1)
 					go func() {
-						py := pyPipeConn{ctx, p}
+						py := pyPipeConn{ctx, pyEnd{p}}
 						err := py.answerChallenge(v, key)
 						if err == nil {
 							err = py.deliverChallenge(v, key, pyNonce(v))
@@ -375,7 +389,7 @@ func TestPipeHandshakeGoClient(t *testing.T) {
 				p := newMsgPipe()
 				done := make(chan error, 1)
 				go func() {
-					py := pyPipeConn{ctx, p}
+					py := pyPipeConn{ctx, pyEnd{p}}
 					err := py.deliverChallenge(v, key, pyNonce(v))
 					if err == nil {
 						err = py.answerChallenge(v, key)
@@ -441,7 +455,7 @@ func TestPipeHandshakeFailures(t *testing.T) {
 			p := newMsgPipe()
 			done := make(chan error, 1)
 			go func() {
-				err := pyPipeConn{ctx, p}.answerChallenge(v, []byte("wrong"))
+				err := pyPipeConn{ctx, pyEnd{p}}.answerChallenge(v, []byte("wrong"))
 				p.close("py")
 				done <- err
 			}()
@@ -462,7 +476,7 @@ func TestPipeHandshakeFailures(t *testing.T) {
 			p := newMsgPipe()
 			done := make(chan error, 1)
 			go func() {
-				err := pyPipeConn{ctx, p}.deliverChallenge(v, []byte("wrong"), pyNonce(v))
+				err := pyPipeConn{ctx, pyEnd{p}}.deliverChallenge(v, []byte("wrong"), pyNonce(v))
 				p.close("py")
 				done <- err
 			}()
@@ -493,7 +507,7 @@ func TestPipeHandshakeFailures(t *testing.T) {
 		// then the total over 256 fails; 256 itself passes.
 		ctx := authTestCtx(t)
 		p := newMsgPipe()
-		py := pyPipeConn{ctx, p}
+		py := pyPipeConn{ctx, pyEnd{p}}
 		p.write("go", make([]byte, 256))
 		p.write("go", make([]byte, 257))
 		if m, err := py.recvBytes(256); err != nil || len(m) != 256 {

@@ -120,8 +120,14 @@ func (c *Conn) RecvBytesInto(ctx context.Context, buf []byte, offset int) (int, 
 // codec. With the default codec, [Pickle], that is whatever a Python peer
 // sent with conn.send(obj), decoded without executing anything; v may be
 // a *any (see package pickle for the values it gets) or a pointer to a
-// typed Go value (struct, map, slice, ...).
+// typed Go value (struct, map, slice, ...). A v that is nil or not a
+// pointer fails at once with a *pickle.InvalidUnmarshalError (with the
+// JSON codec, a *json.InvalidUnmarshalError), and the message is left
+// for the next receive.
 func (c *Conn) Recv(ctx context.Context, v any) error {
+	if err := c.checkRecvTarget(v); err != nil {
+		return err
+	}
 	msg, err := c.RecvBytes(ctx)
 	if err != nil {
 		return err

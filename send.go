@@ -49,6 +49,9 @@ func (c *Conn) SendBytes(ctx context.Context, p []byte) error {
 	if err := c.canSend(); err != nil {
 		return err
 	}
+	if err := c.checkSendSize(len(p)); err != nil {
+		return err
+	}
 	select {
 	case c.wlock <- struct{}{}:
 	default:
@@ -110,7 +113,9 @@ func (c *Conn) SendBytesRange(ctx context.Context, p []byte, offset, size int) e
 // Send encodes v with the Conn's codec and sends it as one message. With
 // the default codec, [Pickle], a Python peer receives it with conn.recv();
 // the pickle's protocol is 4, or 2 when the peer has been sending protocol
-// 2 or lower (Python 2).
+// 2 or lower (Python 2) or is a Python 2 child started by [StartChild]. A
+// message larger than [ConnOptions.MaxSendSize] fails with a
+// [*SendTooLongError] before anything is written.
 func (c *Conn) Send(ctx context.Context, v any) error { return c.send(ctx, v) }
 
 // canSend says why the Conn cannot send, if it cannot.

@@ -23,6 +23,13 @@ const manyChunk = 64 << 10
 // message, as with SendBytes (the error then says so). Nothing is held
 // back once SendBytesMany returns.
 func (c *Conn) SendBytesMany(ctx context.Context, msgs ...[]byte) (int, error) {
+	if c.maxSend > 0 {
+		for _, m := range msgs {
+			if err := c.checkSendSize(len(m)); err != nil {
+				return 0, err // nothing sent
+			}
+		}
+	}
 	if err := c.beginSend(ctx); err != nil {
 		return 0, err
 	}
@@ -47,6 +54,9 @@ func (c *Conn) SendMany(ctx context.Context, vals ...any) (int, error) {
 	}
 	enc := func(b []byte, i int) ([]byte, []byte, error) {
 		p, err := c.codec.Marshal(vals[i])
+		if err == nil {
+			err = c.checkSendSize(len(p))
+		}
 		if err != nil {
 			return b, nil, err
 		}
@@ -61,6 +71,9 @@ func (c *Conn) SendMany(ctx context.Context, vals ...any) (int, error) {
 			// Pickled straight after a 4-byte header, filled in after.
 			start := len(b)
 			b, err := pickle.AppendMarshal(append(b, 0, 0, 0, 0), vals[i], proto)
+			if err == nil {
+				err = c.checkSendSize(len(b) - start - shortHeaderLen)
+			}
 			if err != nil {
 				return b[:start], nil, err
 			}

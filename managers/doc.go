@@ -10,7 +10,8 @@
 // (errors.Is(err, [ErrEmpty]) recognises queue.Empty).
 //
 // A [Server] serves the typeids of CPython's SyncManager to Python clients
-// (SyncManager(address, authkey).connect() and the proxies it makes), and
+// of CPython 2.7 and 3.6 to 3.13 (SyncManager(address, authkey).connect()
+// and the proxies it makes), and
 // any typeid registered with Go methods ([Server.Register], [Methods]):
 //
 //	Queue, JoinableQueue  queue.Queue: put, get, put_nowait, get_nowait,
@@ -50,10 +51,16 @@
 // by ServerOptions: the number of objects, the items per object, the size of
 // a request, and the number of connections.
 //
-// BUG(managers): Python 2.7 clients and servers are not supported. Iterators
+// Python 2.7 clients are served too (their slice methods and has_key
+// included); the Client is tested against Python 3 servers only.
+//
+// BUG(managers): Iterators
 // over a dict iterate over a snapshot of its keys. A list's __reversed__
 // returns a list, and an Array slice an array built from a list.
-// Objects a Python client stores inside another (a proxy in a dict)
-// are kept as their pickles, so the server does not count them as
-// references (CPython 3.9+ does).
+// Proxies a client stores inside another object (a Queue proxy in a dict,
+// a list of dicts) are kept as their pickles; as in CPython 3.9 and later,
+// the objects they refer to then stay on the server after the clients'
+// last reference goes (until the server stops: it cannot tell when the
+// stored proxy is dropped, which CPython can), and reading the proxy back
+// revives them.
 package managers

@@ -61,6 +61,7 @@ type Server struct {
 	next    uint64
 	address any
 	conns   map[*mpconn.Conn]struct{}
+	local   map[string]*entry // objects with no reference left but a stored proxy (pin.go)
 	nconn   uint64
 }
 
@@ -72,11 +73,12 @@ type entry struct {
 	isExp   map[string]bool
 	m2t     map[string]string
 	refs    int
+	pinned  bool // a proxy of it is stored in the server (see pin.go)
 }
 
 // NewServer returns a Server with the typeids of CPython's SyncManager.
 func NewServer(opts *ServerOptions) *Server {
-	s := &Server{types: map[string]*Type{}, objs: map[string]*entry{}, byObj: map[Object]string{}, conns: map[*mpconn.Conn]struct{}{}}
+	s := &Server{types: map[string]*Type{}, objs: map[string]*entry{}, byObj: map[Object]string{}, conns: map[*mpconn.Conn]struct{}{}, local: map[string]*entry{}}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -202,12 +204,13 @@ type request struct {
 	args   pickle.Tuple
 	kwargs *pickle.Dict
 	proto  int
+	msg    []byte // the request's pickle
 }
 
 // parseRequest reads (ident, methodname, args, kwds), reporting malformed
 // input as the exception CPython's unpacking raises.
 func (s *Server) parseRequest(msg []byte) (*request, *Exception) {
-	r := &request{proto: pickle.Protocol(msg)}
+	r := &request{proto: pickle.Protocol(msg), msg: msg}
 	if r.proto < 2 {
 		r.proto = 2
 	}
@@ -273,6 +276,11 @@ func traceback(where string, e *Exception) string {
 // send pickles and sends a reply; a result that cannot be pickled gives
 // '#UNSERIALIZABLE', as in CPython.
 func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
+	if text, ok := v.(string); ok && proto == 2 && kind != "#RETURN" {
+		// Protocol 2 requests come from Python 2, whose client asserts
+		// the text of a traceback is a str (a byte string there).
+		v = pickle.ByteString(text)
+	}
 	msg, err := pickle.MarshalProtocol(pickle.Tuple{kind, v}, proto)
 	if err != nil {
 		msg, err = pickle.MarshalProtocol(pickle.Tuple{"#UNSERIALIZABLE",
@@ -281,7 +289,9 @@ func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
 			return err
 		}
 	}
-	return conn.SendBytes(s.ctx, msg)
+	// (No context: Close unblocks the connections by closing them, and a
+	// cancellable context costs each call a registration.)
+	return conn.SendBytes(context.Background(), msg)
 }
 
 var publicMethods = map[string]bool{
@@ -292,7 +302,7 @@ var publicMethods = map[string]bool{
 // handle serves one connection: one control request, or, after
 // accept_connection, method calls.
 func (s *Server) handle(conn *mpconn.Conn, caller string) {
-	msg, err := conn.RecvBytesMax(s.ctx, s.opts.MaxMessageSize)
+	msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 	if err != nil {
 		return
 	}
@@ -362,6 +372,7 @@ func (s *Server) control(req *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.pinStoredProxies(req.msg, args[1:], req.kwargs)
 		return pickle.Tuple{id, stringsTuple(exposed)}, nil
 	case "get_methods":
 		if err := nargs(1); err != nil {
@@ -387,6 +398,15 @@ func (s *Server) control(req *request) (any, error) {
 		defer s.mu.Unlock()
 		e, ok := s.objs[id]
 		if !ok {
+			if le, isLocal := s.local[id]; isLocal {
+				if req.method == "incref" {
+					// A stored proxy read back: the object is tracked again.
+					delete(s.local, id)
+					le.refs = 1
+					s.objs[id] = le
+				}
+				return nil, nil
+			}
 			return nil, NewException("builtins", "KeyError", args[0])
 		}
 		if req.method == "incref" {
@@ -416,6 +436,10 @@ func stringsTuple(ss []string) pickle.Tuple {
 // dispose forgets an object whose last reference went; s.mu is held.
 func (s *Server) dispose(id string, e *entry) {
 	delete(s.objs, id)
+	if e.pinned {
+		s.local[id] = e
+		return
+	}
 	if comparable(e.obj) && s.byObj[e.obj] == id {
 		delete(s.byObj, e.obj)
 	}
@@ -449,7 +473,7 @@ func (s *Server) create(typeid string, args pickle.Tuple, kwargs *pickle.Dict, o
 			obj = o
 		} else {
 			s.mu.Lock()
-			full := len(s.objs) >= s.opts.MaxObjects
+			full := len(s.objs)+len(s.local) >= s.opts.MaxObjects
 			s.mu.Unlock()
 			if full {
 				return "", nil, NewException("builtins", "MemoryError", fmt.Sprintf("mpconn manager: limit of %d shared objects reached", s.opts.MaxObjects))
@@ -475,7 +499,7 @@ func (s *Server) create(typeid string, args pickle.Tuple, kwargs *pickle.Dict, o
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.objs) >= s.opts.MaxObjects {
+	if len(s.objs)+len(s.local) >= s.opts.MaxObjects {
 		return "", nil, NewException("builtins", "MemoryError", fmt.Sprintf("mpconn manager: limit of %d shared objects reached", s.opts.MaxObjects))
 	}
 	var id string
@@ -483,6 +507,12 @@ func (s *Server) create(typeid string, args pickle.Tuple, kwargs *pickle.Dict, o
 		id = s.byObj[obj]
 	}
 	e := s.objs[id]
+	if e == nil && id != "" {
+		if e = s.local[id]; e != nil {
+			delete(s.local, id)
+			s.objs[id] = e
+		}
+	}
 	if id == "" || e == nil {
 		s.next += 0x30
 		id = strconv.FormatUint(s.next, 16)
@@ -526,6 +556,9 @@ func (s *Server) lookup(id any) (*entry, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.objs[sid]
+	if !ok {
+		e, ok = s.local[sid]
+	}
 	return e, ok
 }
 
@@ -547,7 +580,7 @@ func (s *Server) resolveProxy(v any) Object {
 // CPython's Server.serve_client does.
 func (s *Server) serveClient(conn *mpconn.Conn, caller string) {
 	for {
-		msg, err := conn.RecvBytesMax(s.ctx, s.opts.MaxMessageSize)
+		msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 		if err != nil {
 			return
 		}
@@ -576,6 +609,7 @@ func (s *Server) serveOne(msg []byte, caller string) (string, any) {
 	if !ok {
 		return "#TRACEBACK", traceback("serve_client", NewException("builtins", "KeyError", req.ident))
 	}
+	s.pinStoredProxies(msg, req.args, req.kwargs)
 	if !e.isExp[req.method] {
 		switch req.method {
 		case "__repr__", "__str__":

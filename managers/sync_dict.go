@@ -9,7 +9,8 @@ import (
 )
 
 var dictExposed = []string{"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__",
-	"__setitem__", "clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}
+	"__setitem__", "clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values",
+	"has_key"} // (Python 2's DictProxy)
 
 // dictObj is a dict.
 type dictObj struct {
@@ -129,7 +130,7 @@ func (d *dictObj) CallMethod(ctx context.Context, c *Call) (any, error) {
 	var a []any
 	var err error
 	switch c.Method {
-	case "__contains__", "__delitem__", "__getitem__":
+	case "__contains__", "__delitem__", "__getitem__", "has_key":
 		a, err = c.Bind([]string{"key"})
 	case "__setitem__":
 		a, err = c.Bind([]string{"key", "value"})
@@ -149,7 +150,7 @@ func (d *dictObj) CallMethod(ctx context.Context, c *Call) (any, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch c.Method {
-	case "__contains__":
+	case "__contains__", "has_key":
 		_, ok, err := d.d.get(a[0])
 		return ok, err
 	case "__getitem__":
@@ -236,7 +237,7 @@ func (d *dictObj) GetValue() (any, error) {
 	return d.d.toDict(), nil
 }
 
-var iteratorExposed = []string{"__next__", "send", "throw", "close"}
+var iteratorExposed = []string{"__next__", "next", "send", "throw", "close"} // next: Python 2
 
 // iteratorObj iterates over a snapshot, for a dict's __iter__ (an
 // Iterator proxy).

@@ -11,7 +11,8 @@ import (
 var listExposed = []string{"__add__", "__contains__", "__delitem__", "__getitem__", "__len__",
 	"__mul__", "__reversed__", "__rmul__", "__setitem__",
 	"append", "count", "extend", "index", "insert", "pop", "remove",
-	"reverse", "sort", "__imul__"}
+	"reverse", "sort", "__imul__",
+	"__getslice__", "__setslice__", "__delslice__"} // (the last three: Python 2's ListProxy)
 
 // listObj is a list.
 type listObj struct {
@@ -37,6 +38,31 @@ func newListObj(s *Server, args []any) (Object, error) {
 
 func (l *listObj) full() error {
 	return NewException("builtins", "MemoryError", fmt.Sprintf("mpconn manager: limit of %d items per object reached", l.limit))
+}
+
+// py2Slice turns Python 2's slice methods (__getslice__(i, j),
+// __setslice__(i, j, seq), __delslice__(i, j)) into the item method with
+// a slice object; it returns nil for other methods.
+func py2Slice(c *Call) (*Call, error) {
+	switch c.Method {
+	case "__getslice__", "__setslice__", "__delslice__":
+	default:
+		return nil, nil
+	}
+	names := []string{"i", "j"}
+	if c.Method == "__setslice__" {
+		names = append(names, "sequence")
+	}
+	a, err := c.Bind(names)
+	if err != nil {
+		return nil, err
+	}
+	sl := &pickle.Object{Kind: pickle.Reduce, Callable: pickle.Global{Module: "builtins", Name: "slice"}, Args: pickle.Tuple{a[0], a[1], nil}}
+	inner := &Call{Method: "__" + c.Method[2:5] + "item__", Args: pickle.Tuple{sl}, Kwargs: pickle.NewDict(), Caller: c.Caller}
+	if c.Method == "__setslice__" {
+		inner.Args = append(inner.Args, a[2])
+	}
+	return inner, nil
 }
 
 // sliceOf reads a pickled slice object (builtins.slice(start, stop, step)).
@@ -126,6 +152,12 @@ func index(v any, n int, what string) (int, error) {
 }
 
 func (l *listObj) CallMethod(ctx context.Context, c *Call) (any, error) {
+	if inner, err := py2Slice(c); inner != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return l.CallMethod(ctx, inner)
+	}
 	var a []any
 	var err error
 	switch c.Method {
@@ -269,7 +301,7 @@ func (l *listObj) CallMethod(ctx context.Context, c *Call) (any, error) {
 		if k < 0 {
 			k = 0
 		}
-		if k > 0 && int64(n)*k > int64(l.limit) {
+		if n > 0 && k > int64(l.limit/n) {
 			return nil, l.full()
 		}
 		out := make([]any, 0, n*int(k))

@@ -67,7 +67,7 @@ type arrayObj struct {
 	items    []any
 }
 
-var arrayExposed = []string{"__len__", "__getitem__", "__setitem__"}
+var arrayExposed = []string{"__len__", "__getitem__", "__setitem__", "__getslice__", "__setslice__"} // (the last two: Python 2's ArrayProxy)
 
 var intRanges = map[string][2]float64{
 	"b": {-128, 127}, "B": {0, 255}, "h": {-32768, 32767}, "H": {0, 65535},
@@ -161,6 +161,12 @@ func (a *arrayObj) convert(v any) (any, error) {
 }
 
 func (a *arrayObj) CallMethod(ctx context.Context, c *Call) (any, error) {
+	if inner, err := py2Slice(c); inner != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return a.CallMethod(ctx, inner)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := len(a.items)

@@ -124,7 +124,7 @@ func maxProto(py cpython.Python) int {
 // CPython load the result and compare it with the original value (exact
 // types, identity of shared and recursive parts).
 func TestCPythonCorpus(t *testing.T) {
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
 		t.Parallel()
 		recs := parseRecords(t, corpusPy(t, py, "dump", nil))
 		if len(recs) < 100 {
@@ -267,7 +267,7 @@ var inexactGoBuilt = map[string]bool{
 // CPython reads and has it compare what it loads with a Python literal,
 // and (3.8 and later) the bytes with what pickle.dumps makes of it.
 func TestGoBuiltInCPython(t *testing.T) {
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
 		t.Parallel()
 		var out []byte
 		for _, c := range goBuilt() {

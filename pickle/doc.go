@@ -56,6 +56,16 @@
 // and passed on unchanged. Exceptions from a Python peer arrive as
 // *Object{Callable: Global{"builtins", "ValueError"}, Args: Tuple{"msg"}}.
 //
+// # Printing
+//
+// Decoded values print as Python prints them: fmt.Println of a [*Dict]
+// prints {'a': (1, 2)}, as do [*Set], [*FrozenSet], [Tuple], [ByteArray],
+// [ByteString], [*Object] (builtins.ValueError('msg'),
+// datetime.date(2024, 1, 2)) and [Global] with %v and %s. [Repr] gives the
+// same text for any decoded value, a list ([]any), str or bytes included,
+// and describes the forms of values whose Python repr needs the class's
+// code.
+//
 // # Strings
 //
 // A Python str is a sequence of code points and may contain lone

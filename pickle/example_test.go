@@ -34,7 +34,7 @@ func ExampleUnmarshal() {
 	// int64 1
 	// string hello
 	// <nil> <nil>
-	// pickle.Tuple [2.5 [122]]
+	// pickle.Tuple (2.5, b'z')
 }
 
 // An exception sent by a Python peer decodes to an inert *Object.
@@ -52,7 +52,7 @@ func Example_object() {
 	again, _ := pickle.Marshal(v)
 	fmt.Println(string(again) == string(data))
 	// Output:
-	// REDUCE builtins.ValueError [boom]
+	// REDUCE builtins.ValueError ('boom',)
 	// true
 }
 

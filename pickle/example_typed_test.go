@@ -149,7 +149,7 @@ func ExampleMarshaler_tuple() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(raw)
+	fmt.Println(pickle.Repr(raw)) // as Python prints it
 
 	var pts []Point
 	if err := pickle.Unmarshal(data, &pts); err != nil {
@@ -158,6 +158,6 @@ func ExampleMarshaler_tuple() {
 	}
 	fmt.Println(pts)
 	// Output:
-	// [[1 2] [3 4]]
+	// [(1, 2), (3, 4)]
 	// [{1 2} {3 4}]
 }

@@ -24,10 +24,18 @@ func (st *decodeState) fast() {
 	// Every push below is checked against room, which also bounds it by
 	// MaxItems; depth 1 (an empty container) is always within MaxDepth.
 	room := min(cap(stack), cap(heights), st.limits.MaxItems)
+	// The memory account, in a local (memory.go); near the limit, run
+	// takes over and reports it.
+	mem := st.mem
+	memMax := st.limits.MaxMemory - 8*memDictIt
 loop:
 	for pos < len(buf) && len(stack) < room {
 		var v any
 		var h int32
+		c := int64(opMem[buf[pos]])
+		if mem+c > memMax {
+			break loop
+		}
 		switch fastKind[buf[pos]] {
 		case kShortBinUnicode:
 			if pos+1 >= len(buf) {
@@ -98,6 +106,7 @@ loop:
 			}
 			st.memo = append(st.memo, stack[n-1])
 			st.memoLen++
+			mem += memMemo
 			pos++
 			continue
 		case kProto:
@@ -120,6 +129,7 @@ loop:
 				break loop
 			}
 			st.marks = append(st.marks, len(stack))
+			mem += 8
 			pos++
 			continue
 		case kAppends, kSetItems:
@@ -127,12 +137,18 @@ loop:
 			if m < 0 {
 				break loop
 			}
+			if buf[pos] == opAppends {
+				mem += int64(len(stack)-m) * memItem
+			} else {
+				mem += int64(len(stack)-m) / 2 * memDictIt
+			}
 			stack, heights = stack[:m], heights[:m]
 			pos++
 			continue
 		default:
 			break loop
 		}
+		mem += c
 		n := len(stack)
 		stack = stack[:n+1]
 		stack[n] = v
@@ -143,10 +159,12 @@ loop:
 		if pos < len(buf) && buf[pos] == opMemoize && st.memoLen == len(st.memo) && st.memoLen < st.limits.MaxMemo {
 			st.memo = append(st.memo, v)
 			st.memoLen++
+			mem += memMemo
 			pos++
 		}
 	}
 	st.in.pos = pos
+	st.mem = mem
 	st.stack = stack
 	st.heights = heights
 	st.stackHW = max(st.stackHW, len(stack))

@@ -24,13 +24,23 @@ type Limits struct {
 	// any one list, tuple, dict or set. (The size of a str, bytes or int is
 	// bounded by the input itself.)
 	MaxItems int
+	// MaxMemory bounds, in bytes, the structure decoding one pickle may
+	// allocate: containers, their slots, objects, memo entries, the
+	// decoder's stack (counted as each opcode runs, approximately). The
+	// copies of str, bytes and int payloads are not counted: they are no
+	// larger than the input. The default, 1 GiB, is far above what any
+	// message of a few megabytes needs (an empty list costs about 200
+	// bytes, each item of a list 16 to 40), and caps what a hostile one
+	// can make the receiver hold whatever MaxMessageSize allows.
+	MaxMemory int64
 }
 
 // DefaultLimits are the limits used when none are set.
 var DefaultLimits = Limits{
-	MaxDepth: 10000,
-	MaxMemo:  1 << 24,
-	MaxItems: 1 << 30,
+	MaxDepth:  10000,
+	MaxMemo:   1 << 24,
+	MaxItems:  1 << 30,
+	MaxMemory: 1 << 30,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -43,12 +53,25 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxItems <= 0 {
 		l.MaxItems = DefaultLimits.MaxItems
 	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultLimits.MaxMemory
+	}
 	return l
 }
 
 // budgetBase and budgetPerByte set the allocation budget: budgetBase
 // units plus budgetPerByte units per input byte read so far.
 const (
-	budgetBase    = 4 << 20
+	budgetBase    = 1 << 20
 	budgetPerByte = 64
+)
+
+// hashBudgetBase and hashBudgetPerByte set the hashing budget: the bytes
+// copied or hashed to make the keys of dicts and sets (digests count four
+// times). Long keys are made once per value and cost a unit when used
+// again, so only keys rebuilt from scratch (short tuples of shared
+// members, frozensets) spend it quickly.
+const (
+	hashBudgetBase    = 1 << 20
+	hashBudgetPerByte = 256
 )

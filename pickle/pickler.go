@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -417,25 +418,18 @@ func (e *encodeState) saveUint(x uint64) {
 
 // saveBigInt writes LONG1 or LONG4 with the shortest two's complement form.
 func (e *encodeState) saveBigInt(x *big.Int) {
-	var mag []byte // big-endian two's complement
-	if x.Sign() >= 0 {
-		mag = x.Bytes()
-		if len(mag) == 0 || mag[0]&0x80 != 0 {
-			mag = append([]byte{0}, mag...)
-		}
-	} else {
-		// -x - 1 has the complement bits of x.
-		m := new(big.Int).Neg(x)
+	// The shortest little-endian two's complement: the magnitude's bytes
+	// (of |x|, or of |x|-1 complemented for a negative x) and a sign byte
+	// when the top bit does not give the sign.
+	m := x
+	if x.Sign() < 0 {
+		m = new(big.Int).Neg(x)
 		m.Sub(m, big.NewInt(1))
-		mag = m.Bytes()
-		for i := range mag {
-			mag[i] = ^mag[i]
-		}
-		if len(mag) == 0 || mag[0]&0x80 == 0 {
-			mag = append([]byte{0xff}, mag...)
-		}
 	}
-	n := len(mag)
+	n := (m.BitLen() + 7) / 8
+	if m.BitLen()%8 == 0 {
+		n++ // room for the sign
+	}
 	e.open()
 	if n < 256 {
 		e.buf = append(e.buf, opLong1, byte(n))
@@ -443,9 +437,16 @@ func (e *encodeState) saveBigInt(x *big.Int) {
 		e.buf = append(e.buf, opLong4)
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(n))
 	}
-	for i := n - 1; i >= 0; i-- {
-		e.buf = append(e.buf, mag[i])
+	e.buf = slices.Grow(e.buf, n)
+	b := e.buf[len(e.buf) : len(e.buf)+n]
+	m.FillBytes(b) // big-endian
+	slices.Reverse(b)
+	if x.Sign() < 0 {
+		for i := range b {
+			b[i] = ^b[i]
+		}
 	}
+	e.buf = e.buf[:len(e.buf)+n]
 }
 
 func (e *encodeState) saveFloat(f float64) {
@@ -971,7 +972,7 @@ func (e *encodeState) saveGlobal(g Global) error {
 			}
 		}
 		if strings.ContainsAny(m, "\n") || strings.ContainsAny(n, "\n") || m == "" || n == "" {
-			return &UnsupportedValueError{Value: g, Str: "global name " + strconv.Quote(g.String())}
+			return &UnsupportedValueError{Value: g, Str: "global name " + strconv.Quote(g.qualName())}
 		}
 		e.open()
 		e.buf = append(e.buf, opGlobal)

@@ -158,7 +158,7 @@ for c in json.loads(sys.argv[1]):
     else:
         print('FAIL %s: %s' % (c['name'], detail))
 `
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
 		t.Parallel()
 		out, err := py.Output(60*time.Second, script, string(data))
 		if err != nil {
@@ -226,7 +226,7 @@ for v in vals:
     epoch_us = (d.days * 86400 + d.seconds - offsecs) * 10**6 + d.microseconds
     print('%s %s %d %d %s' % (binascii.hexlify(args[0]).decode(), off, epoch_us, offsecs, name or '-'))
 `
-	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
 		t.Parallel()
 		want := 8 // 3 naive, 4 aware, 1 with fold
 		if !py.AtLeast(3, 6) {

@@ -53,6 +53,7 @@ func assignValueOptions(dst reflect.Value, src any, opts assignOptions) error {
 	}
 	if ute, ok := d.saved.(*UnmarshalTypeError); ok {
 		ute.Field = d.traceString()
+		ute.in = d.errTarget()
 	}
 	return d.saved
 }
@@ -64,7 +65,10 @@ type decState struct {
 	// trace is the path to the first error, innermost first: each
 	// struct or map level adds its field or key when the first error
 	// happened below it, so nothing is tracked until an error.
-	trace  []pathElem
+	trace []pathElem
+	// keyErr: the first error is a dict key that did not fit the Go
+	// map's key type.
+	keyErr bool
 	depth  int
 	ptrRun int // pointers followed since the last container
 	visits int
@@ -75,6 +79,7 @@ type pathElem struct {
 	name  string // a struct field's pickle name, or
 	key   any    // a map key
 	isKey bool
+	inMap bool // the key is a Go map's (not a struct's dict key)
 }
 
 type decMemoKey struct {
@@ -110,6 +115,19 @@ func (d *decState) traced(hadErr bool, p pathElem) {
 	if !hadErr && d.saved != nil {
 		d.trace = append(d.trace, p)
 	}
+}
+
+// errTarget names what the first error failed to store into, for its
+// message: a map's key or value (when the innermost level of its path is
+// a map), or else a struct field.
+func (d *decState) errTarget() string {
+	switch {
+	case len(d.trace) == 0 || !d.trace[0].inMap:
+		return ""
+	case d.keyErr:
+		return "map key"
+	}
+	return "map value"
 }
 
 func (d *decState) traceString() string {
@@ -608,12 +626,15 @@ func (d *decState) storeMap(v reflect.Value, ti *typeInfo, items []Item) error {
 		}
 		if d.errs != before {
 			// The key did not fit: skip the item.
-			d.traced(hadErr, pathElem{key: it.Key, isKey: true})
+			if !hadErr && d.saved != nil {
+				d.keyErr = true
+			}
+			d.traced(hadErr, pathElem{key: it.Key, isKey: true, inMap: true})
 			continue
 		}
 		elem.SetZero()
 		err := d.assign(elem, eti, it.Value)
-		d.traced(hadErr, pathElem{key: it.Key, isKey: true})
+		d.traced(hadErr, pathElem{key: it.Key, isKey: true, inMap: true})
 		if err != nil {
 			return err
 		}

@@ -153,11 +153,17 @@ type UnmarshalTypeError struct {
 	Value string       // the Python value: its type, as "str", "int 300" or "tuple of length 3"
 	Type  reflect.Type // the Go type it could not be stored into
 	Field string       // dotted path from the root through struct fields and map keys; "" at the root
+
+	in string // what Field names: "map key", "map value", or "" for a struct field
 }
 
 func (e *UnmarshalTypeError) Error() string {
 	if e.Field != "" {
-		return "pickle: cannot unmarshal Python " + e.Value + " into Go struct field " + e.Field + " of type " + typeString(e.Type)
+		in := e.in
+		if in == "" {
+			in = "struct field"
+		}
+		return "pickle: cannot unmarshal Python " + e.Value + " into Go " + in + " " + e.Field + " of type " + typeString(e.Type)
 	}
 	return "pickle: cannot unmarshal Python " + e.Value + " into Go value of type " + typeString(e.Type)
 }
@@ -243,7 +249,7 @@ func pyValueName(v any) string {
 	case *FrozenSet:
 		return "frozenset"
 	case Global:
-		return "global " + x.String()
+		return "global " + x.qualName()
 	case *Object:
 		if c := x.Class(); c != "" {
 			return c + " object"

@@ -27,8 +27,11 @@ type Global struct {
 	Name   string
 }
 
-// String returns "module.name".
-func (g Global) String() string { return g.Module + "." + g.Name }
+// String returns "<global module.name>" (see [Repr]).
+func (g Global) String() string { return "<global " + g.qualName() + ">" }
+
+// qualName returns "module.name".
+func (g Global) qualName() string { return g.Module + "." + g.Name }
 
 // ObjectKind says which opcode built an [Object].
 type ObjectKind uint8
@@ -83,7 +86,7 @@ type Object struct {
 // "module.name", or "" otherwise.
 func (o *Object) Class() string {
 	if g, ok := o.Callable.(Global); ok {
-		return g.String()
+		return g.qualName()
 	}
 	return ""
 }
@@ -127,8 +130,8 @@ func (d *Dict) Get(key any) (any, bool) {
 	if d == nil {
 		return nil, false
 	}
-	budget := int64(maxKeyBytes)
-	k, err := keyOfBudget(key, &budget)
+	h := hasher{budget: maxKeyBytes}
+	k, err := h.key(key, 0)
 	if err != nil {
 		return nil, false
 	}
@@ -142,14 +145,25 @@ func (d *Dict) Get(key any) (any, bool) {
 // returns an [*UnhashableError] if key is not hashable in Python (a list,
 // dict, set or bytearray, or a tuple holding one).
 func (d *Dict) Set(key, value any) error {
-	budget := int64(maxKeyBytes)
-	_, err := d.set(key, value, &budget)
+	h := hasher{budget: maxKeyBytes}
+	_, err := d.set(key, value, &h)
 	return err
 }
 
-// smallDict is the size up to which a Dict with only simple keys (not
-// tuples or frozensets) is searched linearly instead of through an index.
+// smallDict is the size up to which a Dict with only cheap keys (see
+// cheapKeyMax) is searched linearly instead of through an index.
 const smallDict = 8
+
+// cheapKeyMax is the longest str, bytes or big int key a small dict
+// without an index holds. Every key of such a dict is cheap, so that
+// scanning it costs a bounded amount per lookup whatever the input: a dict
+// of long keys of one length that differ only at their ends (or of big
+// ints, whose keys are built anew at each scan) would otherwise make every
+// lookup pay for them all, uncharged.
+const cheapKeyMax = 64
+
+// cheap reports whether k may live in a dict without an index.
+func (k hashKey) cheap() bool { return k.simple() && len(k.s) <= cheapKeyMax }
 
 // find returns the position of the item with key k, or -1.
 func (d *Dict) find(k hashKey) int {
@@ -159,7 +173,7 @@ func (d *Dict) find(k hashKey) int {
 		}
 		return -1
 	}
-	// Without an index every key is simple (scalarKey handles it).
+	// Without an index every key is cheap (scalarKey makes it quickly).
 	if k.kind == kStr {
 		for i := range d.items {
 			if s, ok := d.items[i].Key.(string); ok && s == k.s {
@@ -179,8 +193,8 @@ func (d *Dict) find(k hashKey) int {
 
 // set is Set charging the key computation to budget; it returns the
 // item's position.
-func (d *Dict) set(key, value any, budget *int64) (int, error) {
-	if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict {
+func (d *Dict) set(key, value any, h *hasher) (int, error) {
+	if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict && len(ks) <= cheapKeyMax {
 		// The common case: a str key in a small dict.
 		for i := range d.items {
 			if s, ok := d.items[i].Key.(string); ok && s == ks {
@@ -191,7 +205,7 @@ func (d *Dict) set(key, value any, budget *int64) (int, error) {
 		d.items = append(d.items, Item{key, value})
 		return len(d.items) - 1, nil
 	}
-	k, err := keyOfBudget(key, budget)
+	k, err := h.key(key, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -199,10 +213,10 @@ func (d *Dict) set(key, value any, budget *int64) (int, error) {
 		d.items[i].Value = value
 		return i, nil
 	}
-	if d.index == nil && (len(d.items) >= smallDict || !k.simple()) {
+	if d.index == nil && (len(d.items) >= smallDict || !k.cheap()) {
 		d.index = make(map[hashKey]int, len(d.items)+1)
 		for i := range d.items {
-			ki, _ := keyOf(d.items[i].Key)
+			ki, _ := scalarKey(d.items[i].Key) // cheap (find)
 			d.index[ki] = i
 		}
 	}
@@ -223,7 +237,7 @@ type FrozenSet struct{ set }
 type set struct {
 	items []any
 	index map[hashKey]struct{}
-	key   string // cached hash key of a FrozenSet, valid when keyOK
+	hkey  hashKey // cached hash key of a FrozenSet, valid when keyOK
 	keyOK bool
 }
 
@@ -255,8 +269,8 @@ func (s *set) Has(v any) bool {
 	if s == nil {
 		return false
 	}
-	budget := int64(maxKeyBytes)
-	k, err := keyOfBudget(v, &budget)
+	h := hasher{budget: maxKeyBytes}
+	k, err := h.key(v, 0)
 	if err != nil {
 		return false
 	}
@@ -267,12 +281,12 @@ func (s *set) Has(v any) bool {
 // Add adds v; it returns an [*UnhashableError] if v is not hashable in
 // Python.
 func (s *set) Add(v any) error {
-	budget := int64(maxKeyBytes)
-	return s.add(v, &budget)
+	h := hasher{budget: maxKeyBytes}
+	return s.add(v, &h)
 }
 
-func (s *set) add(v any, budget *int64) error {
-	k, err := keyOfBudget(v, budget)
+func (s *set) add(v any, h *hasher) error {
+	k, err := h.key(v, 0)
 	if err != nil {
 		return err
 	}

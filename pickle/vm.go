@@ -97,6 +97,9 @@ type decodeState struct {
 	memoMap   map[uint64]any // sparse PUT indices
 	memoLen   int
 	used      int64 // allocation budget units spent
+	hashUsed  int64 // hashing budget units spent
+	mem       int64 // bytes of structure allocated (memory.go)
+	hash      hasher
 	spec      int64 // list slots allocated ahead of their items (listCap)
 	builders  []*listBuilder
 	nb        int
@@ -148,18 +151,24 @@ func (st *decodeState) charge(n int) error {
 	return nil
 }
 
-// budget returns the budget left, for hashing.
-func (st *decodeState) budgetLeft() int64 {
-	return budgetBase + budgetPerByte*(st.in.offset()-st.start) - st.used
+// hasher returns the decode's hasher, its budget set to what is left of
+// the hashing budget: hashBudgetBase units plus hashBudgetPerByte per
+// input byte read so far (a unit is about a byte copied or hashed).
+func (st *decodeState) hasher() *hasher {
+	st.hash.budget = hashBudgetBase + hashBudgetPerByte*(st.in.offset()-st.start) - st.hashUsed
+	st.hash.caching = true
+	return &st.hash
 }
 
-func (st *decodeState) hashed(left int64, err error) error {
-	st.used = budgetBase + budgetPerByte*(st.in.offset()-st.start) - left
+// hashed records what the hasher spent, and places its error.
+func (st *decodeState) hashed(err error) error {
+	max := hashBudgetBase + hashBudgetPerByte*(st.in.offset()-st.start)
+	st.hashUsed = max - st.hash.budget
 	if le, ok := err.(*LimitError); ok && le == errKeyTooDeep {
 		return &LimitError{Limit: le.Limit, Max: le.Max, Offset: st.opOff}
 	}
 	if err == errKeyTooLarge {
-		return &LimitError{Limit: "allocation", Max: budgetBase + budgetPerByte*(st.in.offset()-st.start), Offset: st.opOff}
+		return &LimitError{Limit: "hash work", Max: max, Offset: st.opOff}
 	}
 	return err
 }
@@ -323,6 +332,11 @@ func (st *decodeState) note(p *any) {
 	}
 }
 
+// memoGapMax is the widest gap of unset slots a PUT may open in the memo
+// array; a PUT further out goes to the sparse map, so that a few bytes of
+// input never allocate memory in proportion to an index.
+const memoGapMax = 16
+
 func (st *decodeState) memoPut(idx uint64, v any) error {
 	if idx == uint64(len(st.memo)) && st.memoLen < st.limits.MaxMemo {
 		// MEMOIZE, and PUT in order: the common case.
@@ -335,7 +349,7 @@ func (st *decodeState) memoPut(idx uint64, v any) error {
 			st.memoLen++
 		}
 		st.memo[idx] = v
-	} else if idx < uint64(len(st.memo))+1024 {
+	} else if idx < uint64(len(st.memo))+memoGapMax {
 		// Holes cost memory without input: charge them.
 		if err := st.charge(16 * int(idx-uint64(len(st.memo)))); err != nil {
 			return err
@@ -393,6 +407,13 @@ func (st *decodeState) reset() {
 	st.memo = st.memo[:0]
 	st.memoMap = nil
 	st.memoLen = 0
+	st.hashUsed = 0
+	st.mem = 0
+	if len(st.hash.cache) > 1<<10 {
+		st.hash.cache = nil
+	} else {
+		clear(st.hash.cache)
+	}
 	for _, b := range st.builders[:st.nb] {
 		*b = listBuilder{}
 	}
@@ -559,6 +580,9 @@ func (st *decodeState) run() (any, error) {
 				return nil, st.readErr(err)
 			}
 			op = b[0]
+		}
+		if st.mem += int64(opMem[op]); st.mem > st.limits.MaxMemory {
+			return nil, st.memLimit()
 		}
 		var err error
 		switch op {
@@ -745,11 +769,6 @@ func (st *decodeState) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if n > 4096 { // big.Int work is superlinear: charge it
-				if err = st.charge(n * n / 4096); err != nil {
-					return nil, err
-				}
-			}
 			var b []byte
 			if b, err = st.data(n); err == nil {
 				err = st.push(decodeLong(b))
@@ -932,6 +951,9 @@ func (st *decodeState) run() (any, error) {
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
+			if err = st.chargeItems(op, len(items)); err != nil {
+				return nil, err
+			}
 			var v any
 			switch op {
 			case opTuple:
@@ -984,6 +1006,9 @@ func (st *decodeState) run() (any, error) {
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
+			if err = st.chargeItems(op, len(items)); err != nil {
+				return nil, err
+			}
 			if err = st.appendItems(op, items); err == nil {
 				err = st.grow(st.topHeight(), st.markH)
 			}
@@ -1005,6 +1030,9 @@ func (st *decodeState) run() (any, error) {
 			if items, err = st.popMark(); err != nil {
 				return nil, err
 			}
+			if err = st.chargeItems(op, len(items)); err != nil {
+				return nil, err
+			}
 			if len(items)%2 != 0 {
 				return nil, st.syntax("odd number of items for SETITEMS")
 			}
@@ -1017,6 +1045,9 @@ func (st *decodeState) run() (any, error) {
 		case opAddItems:
 			var items []any
 			if items, err = st.popMark(); err != nil {
+				return nil, err
+			}
+			if err = st.chargeItems(op, len(items)); err != nil {
 				return nil, err
 			}
 			if len(st.stack) <= st.fence() {
@@ -1317,12 +1348,11 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 			d.items = append(make([]Item, 0, max(len(d.items)+n, 2*len(d.items))), d.items...)
 		}
 	}
-	var left int64
-	budgeted := false // left is set
+	var h *hasher // set when first needed
 	for i := 0; i < len(items); i += 2 {
 		key, value := items[i], items[i+1]
 		var idx int
-		if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict {
+		if ks, ok := key.(string); ok && d.index == nil && len(d.items) < smallDict && len(ks) <= cheapKeyMax {
 			// The common case, as in Dict.set: a str key in a small
 			// dict, found or added without hashing.
 			idx = -1
@@ -1338,30 +1368,30 @@ func (st *decodeState) setItems(d *Dict, items []any) error {
 				d.items = append(d.items, Item{key, value})
 			}
 		} else {
-			if !budgeted {
-				left, budgeted = st.budgetLeft(), true
+			if h == nil {
+				h = st.hasher()
 			}
 			var err error
-			if idx, err = d.set(key, value, &left); err != nil {
-				return st.hashed(left, err)
+			if idx, err = d.set(key, value, h); err != nil {
+				return st.hashed(err)
 			}
 		}
 		if _, ok := value.(*listBuilder); ok {
 			st.fixups = append(st.fixups, fixup{kind: fixDict, dict: d, idx: idx})
 		}
 	}
-	if budgeted {
-		return st.hashed(left, nil)
+	if h != nil {
+		return st.hashed(nil)
 	}
 	return nil
 }
 
 // distinctStrKeys reports whether the keys of items (keys and values
-// alternately) are all str, and all different.
+// alternately) are all short str (cheapKeyMax), and all different.
 func distinctStrKeys(items []any) bool {
 	for i := 0; i < len(items); i += 2 {
 		k, ok := items[i].(string)
-		if !ok {
+		if !ok || len(k) > cheapKeyMax {
 			return false
 		}
 		for j := 0; j < i; j += 2 {
@@ -1381,13 +1411,13 @@ func (st *decodeState) addAll(s *set, items []any) error {
 		s.items = make([]any, 0, len(items))
 		s.index = make(map[hashKey]struct{}, len(items))
 	}
-	left := st.budgetLeft()
+	h := st.hasher()
 	for _, v := range items {
-		if err := s.add(v, &left); err != nil {
-			return st.hashed(left, err)
+		if err := s.add(v, h); err != nil {
+			return st.hashed(err)
 		}
 	}
-	return st.hashed(left, nil)
+	return st.hashed(nil)
 }
 
 // build applies BUILD's state to target.

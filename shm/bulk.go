@@ -42,9 +42,7 @@ const (
 // PoolOptions configures a [Pool]. Nil means the defaults.
 type PoolOptions struct {
 	// MaxBlocks bounds the memfds the pool holds (default 4). When all
-	// are out with the receiver and another is needed, the pool lets go
-	// of the one sent longest ago (the receiver keeps its own mapping)
-	// rather than wait.
+	// are with the receiver, Get waits for it to release one.
 	MaxBlocks int
 }
 
@@ -59,7 +57,7 @@ type ReceiverOptions struct {
 
 // FileConn is what [Send] and [Receiver] need of a connection: passing
 // open files over a Unix socket, in order with its messages. An
-// *[mpconn.Conn] on a Unix socket is one.
+// *mpconn.Conn on a Unix socket is one.
 type FileConn interface {
 	SendFile(ctx context.Context, f *os.File) error
 	RecvFile(ctx context.Context) (*os.File, error)

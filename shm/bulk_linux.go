@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -66,62 +67,86 @@ func NewPool(opts *PoolOptions) *Pool {
 }
 
 // Get returns a Buffer of size bytes, from a block the receiver has
-// released if one is large enough, else from a new memfd. The Buffer is
-// the caller's until it is sent with [Send] or given back with
-// [Buffer.Release]. Its bytes are whatever the block last held.
-func (p *Pool) Get(size int) (*Buffer, error) {
+// released if one is large enough, else from a new memfd while the pool
+// holds fewer than its MaxBlocks. When all of them are with the receiver,
+// Get waits for it to release one (backpressure), until ctx is done; if
+// the application itself holds them all (Buffers neither sent nor
+// released), that is an error at once. The Buffer is the caller's until
+// it is sent with [Send] or given back with [Buffer.Release]. Its bytes
+// are whatever the block last held. A receiver that dies holding buffers
+// never hands them back: give Get a context that ends when the
+// connection fails, or a deadline.
+func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) {
 	if size <= 0 || size > maxMapping-2*pageSize {
 		return nil, fmt.Errorf("shm: buffer size %d out of range", size)
 	}
+	for {
+		b, wait, err := p.tryGet(size)
+		if b != nil || err != nil {
+			return b, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// The receiver still has every block: sleep until the oldest
+		// comes back (the receiver wakes the word), looking at ctx and
+		// the others now and then. The word is shared with the receiver,
+		// which may store anything in it: sleep on the value seen, so
+		// that a strange one cannot make this loop spin.
+		if v := wait.Load(); v != stateFree {
+			futexWait(wait, v, 20*time.Millisecond)
+		}
+	}
+}
+
+// tryGet returns a Buffer, or the state word to wait on, or an error.
+func (p *Pool) tryGet(size int) (*Buffer, *atomic.Uint32, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
-	var best *poolBlock
-	for _, b := range p.blocks {
-		if !b.out && len(b.mem)-pageSize >= size && b.state().Load() == stateFree &&
-			(best == nil || len(b.mem) < len(best.mem)) {
+	var best, oldest *poolBlock
+	smallFree := -1
+	for i, b := range p.blocks {
+		if b.out {
+			continue
+		}
+		if b.state().Load() != stateFree {
+			if oldest == nil || b.sentAt < oldest.sentAt {
+				oldest = b
+			}
+			continue
+		}
+		if len(b.mem)-pageSize < size {
+			smallFree = i
+			continue
+		}
+		if best == nil || len(b.mem) < len(best.mem) {
 			best = b
 		}
 	}
-	if best == nil {
-		if len(p.blocks) >= p.max && !p.evict() {
-			return nil, fmt.Errorf("shm: all %d buffers of the pool are held by the application", p.max)
+	if best == nil && len(p.blocks) >= p.max {
+		if smallFree < 0 {
+			if oldest == nil {
+				return nil, nil, fmt.Errorf("shm: all %d buffers of the pool are held by the application", p.max)
+			}
+			return nil, oldest.state(), nil
 		}
+		// A free block too small for this buffer makes room.
+		p.blocks[smallFree].release()
+		p.blocks = append(p.blocks[:smallFree], p.blocks[smallFree+1:]...)
+	}
+	if best == nil {
 		b, err := newPoolBlock(size)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.blocks = append(p.blocks, b)
 		best = b
 	}
 	best.out = true
-	return &Buffer{pool: p, blk: best, n: size}, nil
-}
-
-// evict lets go of one block no Buffer holds: a free one if any (it is too
-// small), else the one sent longest ago (the receiver still has it).
-func (p *Pool) evict() bool {
-	victim := -1
-	for i, b := range p.blocks {
-		if b.out {
-			continue
-		}
-		if b.state().Load() == stateFree {
-			victim = i
-			break
-		}
-		if victim < 0 || b.sentAt < p.blocks[victim].sentAt {
-			victim = i
-		}
-	}
-	if victim < 0 {
-		return false
-	}
-	p.blocks[victim].release()
-	p.blocks = append(p.blocks[:victim], p.blocks[victim+1:]...)
-	return true
+	return &Buffer{pool: p, blk: best, n: size}, nil, nil
 }
 
 func newPoolBlock(size int) (*poolBlock, error) {
@@ -226,7 +251,7 @@ func (b *Buffer) Release() {
 
 // Send sends the buffer over c as one message, in order with c's other
 // messages: one byte that carries the buffer's memfd. c must be a Unix
-// socket Conn (a [mpconn.Pipe] end, a Unix socket from Listen or Dial).
+// socket Conn (a mpconn.Pipe end, a Unix socket from Listen or Dial).
 // The peer receives it with [Receiver.Recv]. On success the Buffer is
 // spent (the receiver has its pages until it closes the Message); on an
 // error (ctx done, the Conn closed or broken) it is still the caller's,
@@ -299,11 +324,11 @@ func NewReceiver(c FileConn, opts *ReceiverOptions) *Receiver {
 
 // Recv receives the next message, which must be a buffer sent with
 // [Send]; if it is an ordinary message, Recv returns the Conn's error for
-// that, [mpconn.ErrNoFile], and consumes nothing: RecvBytes or Recv then
+// that, mpconn.ErrNoFile, and consumes nothing: RecvBytes or Recv then
 // reads the message. The memfd
 // must be sealed against shrinking and growing; its size comes from
 // fstat, and the length the sender wrote is checked against it. Errors
-// of the Conn are returned as [mpconn.Conn.RecvFile] returns them.
+// of the Conn are returned as mpconn.Conn.RecvFile returns them.
 func (r *Receiver) Recv(ctx context.Context) (*Message, error) {
 	f, err := r.c.RecvFile(ctx)
 	if err != nil {
@@ -446,9 +471,29 @@ func (m *Message) Len() int { return len(m.data) }
 // Close is idempotent.
 func (m *Message) Close() error {
 	m.once.Do(func() {
-		(*atomic.Uint32)(unsafe.Pointer(&m.m.mem[hdrState])).Store(stateFree)
+		state := (*atomic.Uint32)(unsafe.Pointer(&m.m.mem[hdrState]))
+		state.Store(stateFree)
+		futexWake(state)
 		m.data = nil
 		m.r.drop(m.m)
 	})
 	return nil
+}
+
+// Futex operations (linux/futex.h), shared between processes.
+const (
+	futexOpWait = 0
+	futexOpWake = 1
+)
+
+// futexWait sleeps while *w holds val, at most d, or until woken. The word
+// is in shared memory: the futex is not process-private.
+func futexWait(w *atomic.Uint32, val uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexOpWait, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// futexWake wakes the sender sleeping on w, if any.
+func futexWake(w *atomic.Uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexOpWake, 1<<30, 0, 0, 0)
 }

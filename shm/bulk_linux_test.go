@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -40,7 +42,7 @@ func TestBulkRoundTrip(t *testing.T) {
 
 	const size = 1<<20 + 5
 	for round := range 5 {
-		buf, err := pool.Get(size)
+		buf, err := pool.Get(context.Background(), size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +87,7 @@ func TestBulkRoundTrip(t *testing.T) {
 		t.Fatalf("receiver mapped %d blocks, want 1", n)
 	}
 	// A larger buffer needs a new block.
-	buf, _ := pool.Get(3 << 20)
+	buf, _ := pool.Get(context.Background(), 3<<20)
 	buf.Release()
 	buf.Release()
 	if n := len(pool.blocks); n != 2 {
@@ -98,7 +100,7 @@ func TestBulkErrors(t *testing.T) {
 	c, _ := pipeT(t)
 	pool := NewPool(nil)
 	defer pool.Close()
-	buf, err := pool.Get(10)
+	buf, err := pool.Get(context.Background(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestBulkErrors(t *testing.T) {
 	if err := Send(context.Background(), a, buf); err == nil {
 		t.Fatal("a buffer was sent twice")
 	}
-	other, _ := pool.Get(10)
+	other, _ := pool.Get(context.Background(), 10)
 	if err := Send(context.Background(), c, other); err == nil {
 		t.Fatal("a pool sent on two Conns")
 	}
@@ -135,11 +137,11 @@ func TestBulkErrors(t *testing.T) {
 	if _, err := r.Recv(context.Background()); err == nil {
 		t.Fatal("Recv after the peer closed")
 	}
-	if _, err := pool.Get(0); err == nil {
+	if _, err := pool.Get(context.Background(), 0); err == nil {
 		t.Fatal("Get(0) succeeded")
 	}
 	pool.Close()
-	if _, err := pool.Get(1); !errors.Is(err, ErrClosed) {
+	if _, err := pool.Get(context.Background(), 1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Get after Close: %v", err)
 	}
 }
@@ -247,7 +249,7 @@ func TestBulkSealedAgainstShrinking(t *testing.T) {
 	fc := &fakeConn{files: make(chan *os.File, 1)}
 	pool := NewPool(nil)
 	defer pool.Close()
-	buf, err := pool.Get(1 << 16)
+	buf, err := pool.Get(context.Background(), 1<<16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +269,9 @@ func TestBulkSealedAgainstShrinking(t *testing.T) {
 	}
 }
 
-// A receiver that never hands buffers back does not make the sender's
-// pool grow past its bound.
+// A receiver that holds on to every buffer does not make the sender's
+// pool grow past its bound: the sender waits, until the receiver hands one
+// back or its context ends.
 func TestBulkPoolBounded(t *testing.T) {
 	a, b := pipeT(t)
 	pool := NewPool(&PoolOptions{MaxBlocks: 2})
@@ -276,8 +279,8 @@ func TestBulkPoolBounded(t *testing.T) {
 	r := NewReceiver(b, nil)
 	defer r.Close()
 	var held []*Message
-	for i := range 6 {
-		buf, err := pool.Get(1 << 16)
+	for i := range 2 {
+		buf, err := pool.Get(context.Background(), 1<<16)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,29 +292,92 @@ func TestBulkPoolBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Bytes()[0] != byte(i) {
-			t.Fatalf("message %d reads %d", i, m.Bytes()[0])
-		}
 		held = append(held, m)
-		if n := len(pool.blocks); n > 2 {
-			t.Fatalf("pool holds %d blocks, bound 2", n)
-		}
 	}
-	// Every message still reads its own data: evicted blocks stay mapped
-	// on the receiving side.
-	for i, m := range held {
-		if m.Bytes()[0] != byte(i) {
-			t.Fatalf("held message %d reads %d", i, m.Bytes()[0])
-		}
-		m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := pool.Get(ctx, 1<<16); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get with both blocks at the receiver: %v, want to wait until ctx ends", err)
 	}
-	// All out: with both blocks held by Buffers, Get fails rather than
-	// grow.
-	x, _ := pool.Get(10)
-	y, _ := pool.Get(10)
-	if _, err := pool.Get(10); err == nil {
+	if n := len(pool.blocks); n != 2 {
+		t.Fatalf("pool holds %d blocks, bound 2", n)
+	}
+	// A Get waiting for the receiver gets the block it hands back.
+	got := make(chan *Buffer)
+	go func() {
+		buf, err := pool.Get(context.Background(), 1<<16)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- buf
+	}()
+	held[0].Close()
+	buf := <-got
+	if buf == nil || len(pool.blocks) != 2 {
+		t.Fatalf("after the receiver released one: %v, %d blocks", buf, len(pool.blocks))
+	}
+	if held[1].Bytes()[0] != 1 {
+		t.Fatal("the message still held changed")
+	}
+	// All held by the application: an error at once.
+	held[1].Close()
+	other, err := pool.Get(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Get(context.Background(), 10); err == nil {
 		t.Fatal("pool grew past its bound")
 	}
-	x.Release()
-	y.Release()
+	buf.Release()
+	other.Release()
+	// A larger buffer replaces a free block too small for it.
+	big, err := pool.Get(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Release()
+	if n := len(pool.blocks); n != 2 {
+		t.Fatalf("pool holds %d blocks, bound 2", n)
+	}
+}
+
+// A receiver that scribbles on the state word of a block it holds does
+// not make a waiting Get spin or take the block: Get waits for stateFree.
+func TestBulkStateWordScribbled(t *testing.T) {
+	fc := &fakeConn{files: make(chan *os.File, 1)}
+	pool := NewPool(&PoolOptions{MaxBlocks: 1})
+	defer pool.Close()
+	buf, err := pool.Get(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Send(context.Background(), fc, buf); err != nil {
+		t.Fatal(err)
+	}
+	f := <-fc.files
+	defer f.Close()
+	mem, err := unix.Mmap(int(f.Fd()), 0, pageSize+pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	state := (*atomic.Uint32)(unsafe.Pointer(&mem[hdrState]))
+	state.Store(7)
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan error)
+	go func() {
+		_, err := pool.Get(ctx, 100)
+		got <- err
+	}()
+	cancel()
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get with the only block scribbled on: %v", err)
+	}
+	// Handing it back properly frees it.
+	state.Store(stateFree)
+	b, err := pool.Get(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Release()
 }

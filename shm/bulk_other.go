@@ -12,7 +12,7 @@ type Pool struct{}
 func NewPool(opts *PoolOptions) *Pool { return &Pool{} }
 
 // Get returns an error wrapping [ErrUnsupported].
-func (p *Pool) Get(size int) (*Buffer, error) { return nil, ErrUnsupported }
+func (p *Pool) Get(ctx context.Context, size int) (*Buffer, error) { return nil, ErrUnsupported }
 
 // Close does nothing.
 func (p *Pool) Close() error { return nil }

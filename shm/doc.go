@@ -5,10 +5,19 @@
 // that CPython 3.8 and later open as SharedMemory(name); [CreateList],
 // [OpenList] and [ParseList] read and write ShareableList blocks of every
 // CPython layout (see [Layout]). A [Block] or [List] sent with
-// [mpconn.Conn.Send] arrives in Python's recv() as an attached
+// mpconn.Conn.Send arrives in Python's recv() as an attached
 // SharedMemory or ShareableList, and a Python SharedMemory or
 // ShareableList received into a [Ref] opens with [Ref.Open] or
 // [Ref.OpenList].
+//
+// Between Go processes, [Pool], [Send] and [Receiver] pass large messages
+// without copying them through the socket: the sender fills a [Buffer]
+// (a sealed memfd from a reusable pool, whose pages stay faulted in from
+// one message to the next), Send passes its descriptor over the Conn as
+// one message in order with the others, and the receiver reads the same
+// pages in a [Message]. Closing the Message hands the buffer back to the
+// sender's pool; a Pool whose buffers are all with the receiver makes
+// [Pool.Get] wait (backpressure), bounded by its context.
 //
 // # Platforms
 //
@@ -18,7 +27,8 @@
 // fstat's size, not rounded) as CPython. On other systems the package
 // builds, ShareableList encoding works on any byte slice ([ParseList],
 // [EncodeList]), and the calls that need the system return errors
-// wrapping [ErrUnsupported] (and so [errors.ErrUnsupported]).
+// wrapping [ErrUnsupported] (and so [errors.ErrUnsupported]). Memfds and
+// sealing are Linux's too: Pool, Send and Receiver work on Linux only.
 //
 // # Who owns and unlinks what
 //

@@ -98,7 +98,7 @@ func ExampleSend() {
 
 	pool := shm.NewPool(nil) // one per receiving peer
 	defer pool.Close()
-	buf, err := pool.Get(64 << 20)
+	buf, err := pool.Get(ctx, 64<<20)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -191,6 +191,32 @@ func TestInteropPython(t *testing.T) {
 			t.Fatalf("Python saw Go's writes as %#v", after)
 		}
 
+		// 3. Python shrinks and unlinks a block Go has mapped: Go reads
+		// the pages that are left and gets ErrFault for the others.
+		var ref3 Ref
+		recvT(t, c, &ref3)
+		b3, err := ref3.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b3.Close()
+		if b3.Size() != 3*4096 {
+			t.Fatalf("size %d", b3.Size())
+		}
+		sendT(t, c, "mapped")
+		var shrunk string
+		recvT(t, c, &shrunk)
+		if err := b3.Check(); !errors.Is(err, ErrFault) {
+			t.Fatalf("Check after Python shrank the block: %v", err)
+		}
+		if err := b3.Access(func(p []byte) { sink = p[0] + p[4095] }); err != nil {
+			t.Fatalf("the page left: %v", err)
+		}
+		if err := b3.Access(func(p []byte) { sink = p[2*4096] }); !errors.Is(err, ErrFault) {
+			t.Fatalf("a page gone: %v, want ErrFault", err)
+		}
+		sendT(t, c, "done")
+
 		// The Go side's names survive Python (which untracked them).
 		c.Close()
 		for _, n := range []string{blk.Name(), lst.Name()} {

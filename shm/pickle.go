@@ -28,7 +28,7 @@ var (
 )
 
 // Ref is a named block as it travels in a pickle: a Python SharedMemory
-// or ShareableList. Decoding into a Ref (with [mpconn.Conn.Recv] or
+// or ShareableList. Decoding into a Ref (with mpconn.Conn.Recv or
 // [pickle.Unmarshal]) recognises both forms, checks the name, and opens
 // nothing: [Ref.Open] or [Ref.OpenList] attach to the block. Encoding a
 // Ref gives the same form back, so a Python receiver gets an attached

@@ -45,9 +45,15 @@ Cases:
                    memory: "mpconn shared" (package shm, memfd blocks from
                    a pool passed over the Conn, read in place) and
                    "Go→CPython shm" (a SharedMemory block Go fills and a
-                   CPython 3.8+ peer reads in place)
+                   CPython 3.8+ peer reads in place); of the CPythons, only
+                   3.11 (if measured, else the newest) runs it
   connect_auth     authenticated connect + handshake + close (per second);
                    the raw Go baseline connects and closes with no handshake
+  manager_ops      dict and Queue operations per second of 4 Python client
+                   processes (multiprocessing.managers) on a manager
+                   server: mpconn's Go server (mpconn manager serve), with
+                   clients of the newest CPython found, vs each CPython's
+                   SyncManager server with its own clients; raw Go has none
 
 With --json, a row that could not be measured has "value": null, "runs": 0
 and a "note" saying why. A progress line goes to standard error.
@@ -177,6 +183,7 @@ func bench(ctx context.Context, out output, cfg benchConfig) error {
 	}
 	defer os.RemoveAll(dir)
 	r := &benchRunner{exe: exe, dir: dir, dur: rep.dur, warm: rep.warm}
+	r.py, _ = newestPython(pys)
 
 	start := time.Now()
 	if err := benchMeasure(ctx, out.stderr, r, rep); err != nil {
@@ -224,7 +231,12 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 			name: "mpconn-many", label: "mpconn SendMany", goRun: "many",
 			only: []string{"stream_bytes_64", "stream_object"}, variant: true,
 		},
-		{name: "raw", label: "raw Go", goRun: "raw"},
+		// Raw Go has no manager server.
+		{name: "raw", label: "raw Go", goRun: "raw", skip: []string{"manager_ops"}},
+	}
+	if len(pys) == 0 {
+		// The manager case's clients are Python processes.
+		impls[0].skip = []string{"manager_ops"}
 	}
 	if os.Getenv("MPCONN_BENCH_EXPERIMENTAL") == "1" {
 		impls = append(impls,
@@ -232,32 +244,39 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 				// (connect_auth has no blocking variant)
 				only: []string{"rtt_bytes_64", "rtt_object", "stream_bytes_64", "stream_object", "bulk_1MiB"}})
 	}
+	// bulk_64MiB runs under one interpreter (64 MiB messages take CPython
+	// a second or more each): 3.11 if given, else the newest, which also
+	// gives the Go→CPython shared memory row if it has
+	// multiprocessing.shared_memory (3.8+).
+	var bulkPy *cpython.Python
+	for i := range pys {
+		if bulkPy == nil || pys[i].Version == "3.11" || bulkPy.Version != "3.11" && pys[i].AtLeast(bulkPy.Major, bulkPy.Minor) {
+			bulkPy = &pys[i]
+		}
+	}
 	seen := map[string]int{}
-	for _, p := range pys {
+	for i, p := range pys {
 		name := "cpython" + p.Version
 		seen[name]++
 		if k := seen[name]; k > 1 {
 			name += fmt.Sprintf("#%d", k)
 		}
-		impls = append(impls, &benchImpl{name: name, label: "CPython " + p.Full, py: p})
+		im := &benchImpl{name: name, label: "CPython " + p.Full, py: p}
+		if &pys[i] != bulkPy {
+			im.skip = []string{"bulk_64MiB"}
+		}
+		impls = append(impls, im)
 	}
 	// The shared memory rows of bulk_64MiB come last: Go to Go, then Go to
-	// CPython through a SharedMemory, with one interpreter: 3.11 if
-	// given, else the newest with multiprocessing.shared_memory.
+	// CPython through a SharedMemory.
 	impls = append(impls, &benchImpl{
 		name: "mpconn-shared", label: "mpconn shared", goRun: "shared",
 		only: []string{"bulk_64MiB"}, variant: true, note: sharedNote,
 	})
-	var shmPy *cpython.Python
-	for i := range pys {
-		if pys[i].AtLeast(3, 8) && (shmPy == nil || pys[i].Version == "3.11" || shmPy.Version != "3.11" && pys[i].AtLeast(shmPy.Major, shmPy.Minor)) {
-			shmPy = &pys[i]
-		}
-	}
-	if shmPy != nil {
+	if bulkPy != nil && bulkPy.AtLeast(3, 8) {
 		impls = append(impls, &benchImpl{
-			name: "go-cpython" + shmPy.Version + "-shared", label: "Go→CPy" + shmPy.Version + " shm",
-			goRun: "shared-py", py: *shmPy, pyPeer: true, only: []string{"bulk_64MiB"},
+			name: "go-cpython" + bulkPy.Version + "-shared", label: "Go→CPy" + bulkPy.Version + " shm",
+			goRun: "shared-py", py: *bulkPy, pyPeer: true, only: []string{"bulk_64MiB"},
 		})
 	}
 	return impls

@@ -13,6 +13,9 @@ type benchCase struct {
 	lower   bool // a lower value is better (a time per operation)
 	object  bool // the Go implementations need the pickle codec
 	rawNote string
+	// manager: the case measures a manager server (the implementation) under
+	// Python clients (the driver, always Python); raw Go has no such server.
+	manager bool
 	// value turns a run's count of operations and its duration into the
 	// case's unit.
 	value func(n int64, d time.Duration) float64
@@ -78,6 +81,11 @@ var benchCases = []*benchCase{
 		title: "connect to a Listener on a Unix socket, authenticate both ways (authkey), close",
 		unit:  "conn/s", value: perSecond,
 		rawNote: "raw Go: a plain Unix connect and close, with NO handshake",
+	},
+	{
+		name:  "manager_ops",
+		title: "4 Python client processes doing dict set/get and Queue put/get on a manager server (mpconn: managers.Server, as mpconn manager serve; CPython: SyncManager's server), Unix socket",
+		unit:  "ops/s", value: perSecond, manager: true,
 	},
 }
 

@@ -32,6 +32,8 @@ type benchImpl struct {
 	py    cpython.Python
 	// only lists the cases the implementation runs; nil means all.
 	only []string
+	// skip lists cases it does not run.
+	skip []string
 	// variant: another way of using mpconn, shown with its own ratios.
 	variant bool
 	// note replaces the table's note on the variant.
@@ -44,7 +46,7 @@ func (im *benchImpl) isGo() bool { return im.goRun != "" }
 
 // runs reports whether im takes part in the case called name.
 func (im *benchImpl) runs(name string) bool {
-	return im.only == nil || slices.Contains(im.only, name)
+	return (im.only == nil || slices.Contains(im.only, name)) && !slices.Contains(im.skip, name)
 }
 
 // benchRunner starts the processes of each run.
@@ -53,6 +55,7 @@ type benchRunner struct {
 	dir       string // private directory for connect_auth's sockets
 	dur, warm time.Duration
 	seq       int
+	py        cpython.Python // runs the Python clients of the manager case
 }
 
 // benchResult is what one run measured.
@@ -66,7 +69,7 @@ type benchResult struct {
 func (r *benchRunner) run(ctx context.Context, bc *benchCase, im *benchImpl) (benchResult, error) {
 	r.seq++
 	var addr string
-	if bc.name == "connect_auth" {
+	if bc.name == "connect_auth" || bc.manager {
 		addr = filepath.Join(r.dir, fmt.Sprintf("s%d", r.seq))
 		defer os.Remove(addr)
 	}
@@ -84,10 +87,10 @@ func (r *benchRunner) run(ctx context.Context, bc *benchCase, im *benchImpl) (be
 	rctx, cancel := context.WithTimeout(ctx, 2*(r.dur+r.warm)+30*time.Second)
 	defer cancel()
 	var peerErr, driverErr, driverOut bytes.Buffer
-	peer := r.command(rctx, im, "peer", bc.name, addr)
+	peer := r.command(rctx, bc, im, "peer", addr)
 	peer.ExtraFiles = []*os.File{peerEnd}
 	peer.Stderr = &peerErr
-	driver := r.command(rctx, im, "driver", bc.name, addr)
+	driver := r.command(rctx, bc, im, "driver", addr)
 	driver.ExtraFiles = []*os.File{driverEnd}
 	driver.Stdout = &driverOut
 	driver.Stderr = &driverErr
@@ -164,7 +167,15 @@ func parseBenchResult(out string) (benchResult, error) {
 }
 
 // command returns the driver or peer process of im.
-func (r *benchRunner) command(ctx context.Context, im *benchImpl, role, name, addr string) *exec.Cmd {
+func (r *benchRunner) command(ctx context.Context, bc *benchCase, im *benchImpl, role, addr string) *exec.Cmd {
+	name := bc.name
+	if bc.manager && (role == "driver" || !im.isGo()) {
+		py := im.py
+		if im.isGo() && !(im.pyPeer && role == "peer") {
+			py = r.py
+		}
+		return py.Command(ctx, benchManagerPy, benchManagerArgs(role, r.dur, r.warm, addr)...)
+	}
 	if im.isGo() && !(im.pyPeer && role == "peer") {
 		args := []string{"bench", benchProcessArg, role, im.goRun, name, r.dur.String(), r.warm.String()}
 		if addr != "" {

@@ -66,7 +66,7 @@ func benchShared(ctx context.Context, out output, role, impl string, dur, warm t
 		defer pool.Close()
 		step = func(n int) error {
 			for range n {
-				buf, err := pool.Get(len(msg))
+				buf, err := pool.Get(ctx, len(msg))
 				if err != nil {
 					return err
 				}

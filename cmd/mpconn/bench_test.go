@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os/exec"
 	"reflect"
@@ -195,13 +196,19 @@ func TestBenchQuickJSON(t *testing.T) {
 	if py.AtLeast(3, 8) {
 		sharedImpls = append(sharedImpls, "go-cpython"+py.Version+"-shared")
 	}
-	if want := len(benchCases)*len(impls) + len(variantCases) + len(sharedImpls); len(got) != want {
-		t.Errorf("%d lines, want %d (every case × impl, the variant's cases and the shared rows)", len(got), want)
+	if want := len(benchCases)*len(impls) + len(variantCases) + len(sharedImpls) - 1; len(got) != want {
+		t.Errorf("%d lines, want %d (every case × impl, the variant's cases and the shared rows, less raw's manager case)", len(got), want)
 	}
 	for _, bc := range benchCases {
 		impls := impls
 		if slices.Contains(variantCases, bc.name) {
 			impls = append(impls, "mpconn-many")
+		}
+		if bc.manager {
+			impls = slices.DeleteFunc(slices.Clone(impls), func(s string) bool { return s == "raw" })
+			if _, ok := got[[2]string{bc.name, "raw"}]; ok {
+				t.Errorf("%s: raw Go ran it", bc.name)
+			}
 		}
 		if bc.name == "bulk_64MiB" {
 			impls = append(impls, sharedImpls...)
@@ -342,6 +349,48 @@ func TestBenchReportOutput(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in the table:\n%s", want, out)
+		}
+	}
+}
+
+// TestBenchImplsBulk64: bulk_64MiB runs under CPython 3.11 only (else the
+// newest), which also gives the Go→CPython shared memory row (3.8+).
+func TestBenchImplsBulk64(t *testing.T) {
+	py := func(minor int) cpython.Python {
+		return cpython.Python{Version: fmt.Sprintf("3.%d", minor), Full: fmt.Sprintf("3.%d.0", minor), Major: 3, Minor: minor}
+	}
+	for _, tc := range []struct {
+		pys  []cpython.Python
+		want string // the interpreter running bulk_64MiB, "" for none
+	}{
+		{[]cpython.Python{{Version: "2.7", Major: 2, Minor: 7}, py(9), py(11), py(12)}, "3.11"},
+		{[]cpython.Python{py(8), py(12), py(10)}, "3.12"},
+		{[]cpython.Python{py(7)}, "3.7"},
+		{nil, ""},
+	} {
+		var running []string
+		shared := ""
+		for _, im := range benchImpls(tc.pys) {
+			if !im.runs("bulk_64MiB") {
+				continue
+			}
+			switch {
+			case im.pyPeer:
+				shared = im.py.Version
+			case !im.isGo():
+				running = append(running, im.py.Version)
+			}
+		}
+		want := []string{tc.want}
+		if tc.want == "" {
+			want = nil
+		}
+		wantShared := tc.want
+		if tc.want == "3.7" {
+			wantShared = "" // no multiprocessing.shared_memory
+		}
+		if !reflect.DeepEqual(running, want) || shared != wantShared {
+			t.Errorf("%v: bulk_64MiB under %v, shared row %q; want %q", tc.pys, running, shared, tc.want)
 		}
 	}
 }

@@ -236,6 +236,12 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	if name == "connect_auth" {
 		return benchConnect(ctx, out, role, impl, dur, warm, addr)
 	}
+	if name == "manager_ops" {
+		if role != "peer" {
+			return errors.New("manager_ops has a Python driver only")
+		}
+		return benchManagerServe(ctx, addr)
+	}
 	if impl == "shared" || impl == "shared-py" {
 		return benchShared(ctx, out, role, impl, dur, warm)
 	}

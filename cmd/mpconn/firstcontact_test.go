@@ -174,7 +174,7 @@ func TestKeyToListenerWithoutKey(t *testing.T) {
 
 	// The error at the deadline.
 	noChallengeNote = time.Hour
-	code, _, stderr := runMpconn(t, "send", "--authkey", "k", "--timeout", "300ms", addr, "1")
+	code, _, stderr := runMpconn(t, "send", "--authkey", "k", "--timeout", "2s", addr, "1")
 	if code != 1 || !strings.Contains(stderr, "no challenge came from the Listener") || !strings.Contains(stderr, "without an authentication key") {
 		t.Errorf("status %d, stderr %q; want 1 and an error saying that no challenge came", code, stderr)
 	}

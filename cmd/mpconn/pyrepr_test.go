@@ -151,7 +151,7 @@ print(json.dumps([repr(struct.unpack(">d", binascii.unhexlify(h))[0]) for h in j
 	python3(t, func(t *testing.T, py cpython.Python) {
 		got := pyJSON(t, py, script, bits)
 		for i, f := range fs {
-			if mine := pyFloat(f); mine != got[i] {
+			if mine := pickle.Repr(f); mine != got[i] {
 				t.Errorf("float %s (%v): Go prints %s, Python %s", bits[i], f, mine, got[i])
 			}
 		}
@@ -189,7 +189,7 @@ print(json.dumps(out))
 			var b strings.Builder
 			writeCodePoint(&b, rune(c))
 			ch := b.String()
-			mine := []string{pyStr(ch), pyStr("'" + ch), pyStr("'\"" + ch), "b" + pyBytes([]byte(ch))}
+			mine := []string{pickle.Repr(ch), pickle.Repr("'" + ch), pickle.Repr("'\"" + ch), pickle.Repr([]byte(ch))}
 			for k, m := range mine {
 				if m != got[k] {
 					t.Errorf("U+%04X form %d: Go prints %s, Python %s", c, k, m, got[k])

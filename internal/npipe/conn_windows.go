@@ -2,6 +2,7 @@ package npipe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"syscall"
@@ -48,13 +49,30 @@ func newConn(h windows.Handle) *Conn {
 // process), and takes it over: Close closes it. It sets the handle to
 // message read mode when it can; a handle without the right to change
 // that (write-only) keeps the mode it has.
+//
+// A handle whose pipe end is already tied to a completion port (another
+// process's, for an end this package created there and handed down)
+// cannot join this one: its operations then complete through events,
+// each waited for on a thread of its own, as CPython does.
 func NewConn(h windows.Handle) (*Conn, error) {
 	mode := uint32(windows.PIPE_READMODE_MESSAGE)
 	_ = windows.SetNamedPipeHandleState(h, &mode, nil, nil)
-	if err := associate(h); err != nil {
+	err := associate(h)
+	if err == nil {
+		return newConn(h), nil
+	}
+	if !errors.Is(err, windows.ERROR_INVALID_PARAMETER) {
 		return nil, err
 	}
-	return newConn(h), nil
+	c := newConn(h)
+	if err := c.rop.useEvent(); err != nil {
+		return nil, err
+	}
+	if err := c.wop.useEvent(); err != nil {
+		c.rop.closeEvent()
+		return nil, err
+	}
+	return c, nil
 }
 
 // Name returns the pipe's address (`\\.\pipe\NAME`), or "" for a Conn
@@ -72,6 +90,8 @@ func (c *Conn) Close() error {
 		if e := windows.CloseHandle(c.fd.h); e != nil {
 			err = fmt.Errorf("npipe: CloseHandle: %w", e)
 		}
+		c.rop.closeEvent()
+		c.wop.closeEvent()
 	})
 	return err
 }

@@ -74,6 +74,10 @@ type ioop struct {
 	buf  []byte             // keeps the buffer alive while the kernel has it
 	n    uint32             // bytes transferred, from the packet
 	err  error              // nil or the operation's windows.Errno
+
+	// evh, when set, is an event the operation signals instead of a
+	// completion packet (see Conn.events).
+	evh windows.Handle
 }
 
 func newOp() *ioop { return &ioop{done: make(chan struct{}, 1)} }
@@ -83,6 +87,42 @@ func (op *ioop) reset(buf []byte) {
 	op.ov = windows.Overlapped{}
 	op.buf = buf
 	op.n, op.err = 0, nil
+	if op.evh != 0 {
+		windows.ResetEvent(op.evh)
+		// The low bit keeps the completion out of any completion port
+		// the handle's file object is tied to.
+		op.ov.HEvent = op.evh | 1
+	}
+}
+
+// useEvent makes op complete through an event of its own.
+func (op *ioop) useEvent() error {
+	h, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		return fmt.Errorf("npipe: CreateEvent: %w", err)
+	}
+	op.evh = h
+	return nil
+}
+
+// closeEvent releases op's event, if any, once op is idle.
+func (op *ioop) closeEvent() {
+	if op.evh != 0 {
+		windows.CloseHandle(op.evh)
+		op.evh = 0
+	}
+}
+
+// awaitEvent waits, on a thread of its own, for the event of op (started
+// on h) and delivers the result as dispatch does for a packet.
+func (op *ioop) awaitEvent(h windows.Handle) {
+	go func() {
+		windows.WaitForSingleObject(op.evh, windows.INFINITE)
+		var n uint32
+		err := windows.GetOverlappedResult(h, &op.ov, &n, false)
+		op.n, op.err = n, err
+		op.done <- struct{}{}
+	}()
 }
 
 // queued reports whether a call that started an overlapped operation and
@@ -181,6 +221,9 @@ func (f *fd) lock(ctx context.Context, l chan struct{}) error {
 // it then returns why it cancelled (ctx.Err() or errClosed), and the
 // caller must look at op.err: the operation may have completed anyway.
 func (f *fd) wait(ctx context.Context, h windows.Handle, op *ioop) (cancelled error) {
+	if op.evh != 0 {
+		op.awaitEvent(h)
+	}
 	done := ctx.Done() // nil for context.Background: Close alone
 	if testHookWait != nil {
 		testHookWait(op)

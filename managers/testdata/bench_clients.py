@@ -6,6 +6,7 @@
 #
 #   python bench_clients.py ADDRESS [OPS_PER_CLIENT]
 import multiprocessing as mp
+import os
 import sys
 import time
 from multiprocessing.managers import SyncManager
@@ -26,6 +27,13 @@ def client(address, ops, start, done):
     done.put(None)
 
 
+def cpu_seconds(pid):
+    # utime + stime of a process, from /proc (Linux).
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def measure(address, ops):
     start, done = mp.Event(), mp.Queue()
     ps = [mp.Process(target=client, args=(address, ops, start, done)) for _ in range(CLIENTS)]
@@ -44,10 +52,13 @@ def measure(address, ops):
 
 if __name__ == '__main__':
     ops = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-    cm = SyncManager(address=('127.0.0.1', 0), authkey=b'secret')
+    # CPython's default address: a Unix socket, as the other server's should be.
+    cm = SyncManager(authkey=b'secret')
     cm.start()
     try:
+        before = cpu_seconds(cm._process.pid)
         py = measure(cm.address, ops)
+        py_cpu = cpu_seconds(cm._process.pid) - before
     finally:
         cm.shutdown()
     address = sys.argv[1]
@@ -55,6 +66,7 @@ if __name__ == '__main__':
     if sep and port.isdigit():
         address = (host, int(port))
     go = measure(address, ops)
-    print('cpython SyncManager %s: %.0f ops/s' % (sys.version.split()[0], py))
+    total = CLIENTS * (ops // 4) * 4
+    print('cpython SyncManager %s: %.0f ops/s, server CPU %.1f us/op' % (sys.version.split()[0], py, py_cpu / total * 1e6))
     print('server at %s: %.0f ops/s' % (sys.argv[1], go))
     print('ratio: %.2fx' % (go / py))

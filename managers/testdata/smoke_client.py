@@ -1,8 +1,13 @@
 # Exercises every SyncManager typeid of a manager server at argv[1]
 # (authkey b'secret') and prints OK. Used by the Go tests against the
-# Go server; runs on CPython 3.6 to 3.13.
-import queue
+# Go server; runs on CPython 2.7 and 3.6 to 3.13 (2.7 has no Barrier, no
+# wait_for and no acquire timeouts).
 import sys
+try:
+    import queue
+except ImportError:
+    import Queue as queue
+PY3 = sys.version_info >= (3,)
 import threading
 from multiprocessing.managers import SyncManager
 
@@ -95,8 +100,9 @@ assert a[0] == 7 and len(a) == 3 and list(a[:]) == [7, 2, 3]
 lk = m.Lock()
 with lk:
     assert not lk.acquire(False)
-assert lk.acquire(timeout=0.01)
-lk.release()
+if PY3:
+    assert lk.acquire(timeout=0.01)
+    lk.release()
 rl = m.RLock()
 rl.acquire(); rl.acquire(); rl.release(); rl.release()
 try:
@@ -105,7 +111,8 @@ try:
 except RuntimeError:
     pass
 sem = m.Semaphore(2)
-assert sem.acquire() and sem.acquire() and not sem.acquire(timeout=0.01)
+assert sem.acquire() and sem.acquire()
+assert not (sem.acquire(timeout=0.01) if PY3 else sem.acquire(False))
 bs = m.BoundedSemaphore(1)
 bs.acquire(); bs.release()
 try:
@@ -124,26 +131,28 @@ assert not ev.is_set()
 c = m.Condition()
 with c:
     assert c.wait(0.01) is False
-got = []
-def waiter():
-    with c:
-        got.append(c.wait_for(lambda: len(got) > 0 or True, 5))
-t = threading.Thread(target=waiter)
-t.start()
-t.join()
+if PY3:
+    got = []
+    def waiter():
+        with c:
+            got.append(c.wait_for(lambda: len(got) > 0 or True, 5))
+    t = threading.Thread(target=waiter)
+    t.start()
+    t.join()
 cl = m.Condition(m.Lock())
 with cl:
     cl.notify_all()
 
-b = m.Barrier(2)
-res = []
-t = threading.Thread(target=lambda: res.append(b.wait()))
-t.start()
-res.append(b.wait())
-t.join()
-assert sorted(res) == [0, 1] and b.parties == 2 and not b.broken
-b.abort()
-assert b.broken
+if PY3:
+    b = m.Barrier(2)
+    res = []
+    t = threading.Thread(target=lambda: res.append(b.wait()))
+    t.start()
+    res.append(b.wait())
+    t.join()
+    assert sorted(res) == [0, 1] and b.parties == 2 and not b.broken
+    b.abort()
+    assert b.broken
 
 try:
     m.Pool()

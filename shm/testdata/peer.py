@@ -52,6 +52,17 @@ def main():
     sl2.shm.unlink()
     conn.send(seen)
 
+    # 3. A hostile Python: it shrinks a block Go has mapped, and unlinks
+    # it.
+    sm3 = SharedMemory(create=True, size=3 * 4096)
+    conn.send(sm3)
+    assert conn.recv() == "mapped"
+    os.ftruncate(sm3._fd, 4096)
+    sm3.close()
+    sm3.unlink()
+    conn.send("shrunk")
+    conn.recv()
+
 try:
     main()
 except BaseException:

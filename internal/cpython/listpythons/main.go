@@ -14,8 +14,13 @@ func main() {
 	for _, v := range cpython.Wanted {
 		if py, ok := cpython.Get(v); ok {
 			fmt.Printf("  %-5s %s (%s)\n", v, py.Full, py.Path)
+		} else if pyo, err := cpython.Pyodide(); err == nil && pyo.Version == v {
+			fmt.Printf("  %-5s %s under Pyodide (%s): pickle and handshake tests only; the others are skipped\n", v, pyo.Full, pyo.Runner)
 		} else {
 			fmt.Printf("  %-5s not installed: its interop subtests are skipped\n", v)
 		}
+	}
+	if _, err := cpython.Pyodide(); err != nil {
+		fmt.Printf("  Pyodide: %v\n", err)
 	}
 }

@@ -1,10 +1,8 @@
-package main
+package pickle
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/mpconn/mpconn/pickle"
 )
 
 // The datetime module's types pickle their fields packed in a byte string
@@ -16,9 +14,9 @@ import (
 
 // reprDatetime writes o if it is a datetime object in CPython's shape and
 // reports whether it did.
-func (r *reprWriter) reprDatetime(o *pickle.Object) bool {
-	g, ok := o.Callable.(pickle.Global)
-	if !ok || g.Module != "datetime" || o.Kind != pickle.Reduce || o.HasState || o.Kwargs != nil ||
+func (r *reprWriter) reprDatetime(o *Object) bool {
+	g, ok := o.Callable.(Global)
+	if !ok || g.Module != "datetime" || o.Kind != Reduce || o.HasState || o.Kwargs != nil ||
 		len(o.ListItems) > 0 || len(o.DictItems) > 0 {
 		return false
 	}
@@ -39,14 +37,14 @@ func (r *reprWriter) reprDatetime(o *pickle.Object) bool {
 
 // packedFields returns the byte string of args[0] if it has n bytes and
 // the rest of args is at most one tzinfo (when tz is allowed).
-func packedFields(args pickle.Tuple, n int, tz bool) (b []byte, tzinfo any, hasTZ, ok bool) {
+func packedFields(args Tuple, n int, tz bool) (b []byte, tzinfo any, hasTZ, ok bool) {
 	if len(args) == 0 || len(args) > 2 || (len(args) == 2 && !tz) {
 		return nil, nil, false, false
 	}
 	switch x := args[0].(type) {
 	case []byte:
 		b = x
-	case pickle.ByteString: // from Python 2
+	case ByteString: // from Python 2
 		b = []byte(x)
 	default:
 		return nil, nil, false, false
@@ -68,7 +66,7 @@ func validTime(h, mi, s, us int) bool {
 	return h < 24 && mi < 60 && s < 60 && us < 1000000
 }
 
-func (r *reprWriter) reprDate(args pickle.Tuple) bool {
+func (r *reprWriter) reprDate(args Tuple) bool {
 	b, _, _, ok := packedFields(args, 4, false)
 	if !ok {
 		return false
@@ -81,7 +79,7 @@ func (r *reprWriter) reprDate(args pickle.Tuple) bool {
 	return true
 }
 
-func (r *reprWriter) reprDateTime(args pickle.Tuple) bool {
+func (r *reprWriter) reprDateTime(args Tuple) bool {
 	b, tz, hasTZ, ok := packedFields(args, 10, true)
 	if !ok {
 		return false
@@ -98,7 +96,7 @@ func (r *reprWriter) reprDateTime(args pickle.Tuple) bool {
 	return true
 }
 
-func (r *reprWriter) reprTime(args pickle.Tuple) bool {
+func (r *reprWriter) reprTime(args Tuple) bool {
 	b, tz, hasTZ, ok := packedFields(args, 6, true)
 	if !ok {
 		return false
@@ -133,7 +131,7 @@ func (r *reprWriter) timeTail(s, us int, fold bool, tz any, hasTZ bool) {
 	r.b.WriteByte(')')
 }
 
-func (r *reprWriter) reprTimedelta(args pickle.Tuple) bool {
+func (r *reprWriter) reprTimedelta(args Tuple) bool {
 	if len(args) != 3 {
 		return false
 	}
@@ -161,12 +159,12 @@ func (r *reprWriter) reprTimedelta(args pickle.Tuple) bool {
 	return true
 }
 
-func (r *reprWriter) reprTimezone(args pickle.Tuple) bool {
+func (r *reprWriter) reprTimezone(args Tuple) bool {
 	if len(args) != 1 {
 		return false
 	}
-	td, ok := args[0].(*pickle.Object)
-	if !ok || td.Callable != (pickle.Global{Module: "datetime", Name: "timedelta"}) ||
+	td, ok := args[0].(*Object)
+	if !ok || td.Callable != (Global{Module: "datetime", Name: "timedelta"}) ||
 		len(td.Args) != 3 || td.Args[0] != any(int64(0)) || td.Args[1] != any(int64(0)) || td.Args[2] != any(int64(0)) {
 		return false
 	}
