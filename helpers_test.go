@@ -19,6 +19,22 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
+// longTestCtx is testCtx for the tests whose work grows with the
+// machine's load many times over (gigabytes through a socket, a million
+// messages): it ends 30 s before the test binary's -timeout (whose panic
+// would say less), or never without one. It returns the time it leaves.
+func longTestCtx(t *testing.T) (context.Context, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	left := time.Duration(1<<63 - 1)
+	if d, ok := t.Deadline(); ok {
+		ctx, cancel = context.WithDeadline(context.Background(), d.Add(-30*time.Second))
+		left = time.Until(d.Add(-30 * time.Second))
+	}
+	t.Cleanup(cancel)
+	return ctx, left
+}
+
 // pipePair returns a duplex Pipe whose ends are closed at cleanup.
 func pipePair(t *testing.T) (*Conn, *Conn) {
 	t.Helper()

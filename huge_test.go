@@ -7,10 +7,8 @@ package mpconn
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"testing"
-	"time"
 )
 
 // Messages over 2 GiB use the -1 escape and an 8-byte length, both ways.
@@ -27,8 +25,7 @@ func TestHugeMessageOver2GiB(t *testing.T) {
 	p[n-1] = 0x5a
 	want := sha256.Sum256(p)
 	a, b := pipePair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx, _ := longTestCtx(t)
 
 	errc := make(chan error, 1)
 	go func() { errc <- a.SendBytes(ctx, p) }()

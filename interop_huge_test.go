@@ -37,9 +37,7 @@ func TestInteropHugeMessage(t *testing.T) {
 	}
 
 	const size = 1<<31 + 5
-	const timeout = 10 * time.Minute
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	ctx, timeout := longTestCtx(t)
 
 	msg := make([]byte, size)
 	rand.NewChaCha8([32]byte{1, 2, 3}).Read(msg)
@@ -55,7 +53,7 @@ func TestInteropHugeMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pctx, pcancel := context.WithTimeout(context.Background(), timeout)
+	pctx, pcancel := context.WithCancel(ctx)
 	cmd := py.Command(pctx, interopScript(t, "huge"))
 	p := startInteropPeer(t, py.String()+" huge.py", cmd, pcancel, []*os.File{f})
 	p.timeout = timeout

@@ -114,7 +114,8 @@ func (m *memPeak) end() {
 // or corrupted message, or when the peak heap exceeds heapBound.
 func runLoad(t *testing.T, clients, msgs int, heapBound uint64) {
 	key := []byte("load")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	lctx, _ := longTestCtx(t)
+	ctx, cancel := context.WithCancel(lctx)
 	defer cancel()
 	// The handshake timeout is far beyond the test's needs: the test is
 	// about losing nothing, not about speed.

@@ -70,7 +70,15 @@ type proc struct {
 // start runs mpconn with args; extra files become descriptors 3, 4, ...
 func start(t *testing.T, extra []*os.File, args ...string) *proc {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	// A server started here lives as long as its test needs it: a test
+	// that serves one client after another (every CPython, every network)
+	// takes longer on a loaded machine, so its lifetime is bounded by the
+	// test binary's own deadline (go test -timeout), not by testTimeout.
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Hour)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	cmd := exec.CommandContext(ctx, mpconnBin, args...)
 	cmd.WaitDelay = 5 * time.Second
 	cmd.ExtraFiles = extra
