@@ -128,6 +128,9 @@ const defaultDialHandshakeTimeout = 30 * time.Second
 // wait, unlike a blocking connect in CPython); dialRetry then tries again,
 // with a growing pause, until ctx is done.
 func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
+	if pipeNetwork != "" && network == pipeNetwork {
+		return dialPipe(ctx, addr)
+	}
 	var d net.Dialer
 	delay := time.Millisecond
 	for {
