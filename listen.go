@@ -45,6 +45,13 @@ type ListenOptions struct {
 	// Conn configures the accepted connections.
 	Conn *ConnOptions
 
+	// PipeCPythonSecurity, on Windows, creates a named pipe as CPython
+	// does: with the default security descriptor (other local accounts
+	// may open it for reading, enough to reach the handshake) and
+	// accepting remote clients. By default only the current user may
+	// open it and remote clients are refused. Elsewhere it has no effect.
+	PipeCPythonSecurity bool
+
 	// TLSConfig turns TLS on: every accepted connection runs a TLS
 	// handshake as the server, bounded by HandshakeTimeout, before the
 	// HMAC handshake (if AuthKey is set) and before Accept returns it. It
@@ -122,7 +129,11 @@ func Listen(address string, opts *ListenOptions) (*Listener, error) {
 		l.removeDir()
 		return nil, err
 	}
-	l.nl, l.path, err = listenSocket(network, addr, l.opts.Backlog)
+	if pipeNetwork != "" && network == pipeNetwork {
+		l.nl, err = listenPipe(addr, l.opts.PipeCPythonSecurity)
+	} else {
+		l.nl, l.path, err = listenSocket(network, addr, l.opts.Backlog)
+	}
 	if err != nil {
 		l.removeDir()
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addrName{network, addr}, Err: err}

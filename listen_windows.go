@@ -20,11 +20,8 @@ func freshUnixAddress() (dir, path string, err error) {
 func listenSocket(network, addr string, backlog int) (net.Listener, string, error) {
 	switch network {
 	case "pipe":
-		l, err := npipe.Listen(addr, nil)
-		if err != nil {
-			return nil, "", err
-		}
-		return npipe.NetListener{L: l}, "", nil
+		nl, err := listenPipe(addr, false)
+		return nl, "", err
 	case "tcp":
 		var lc net.ListenConfig
 		nl, err := lc.Listen(context.Background(), "tcp", addr)
@@ -33,6 +30,20 @@ func listenSocket(network, addr string, backlog int) (net.Listener, string, erro
 		return nil, "", unsupported("listening on a Unix socket")
 	}
 	return nil, "", errors.New("unsupported network " + network)
+}
+
+// listenPipe creates the first instance of a named pipe; cpython selects
+// CPython's security (ListenOptions.PipeCPythonSecurity).
+func listenPipe(addr string, cpython bool) (net.Listener, error) {
+	var opts *npipe.Options
+	if cpython {
+		opts = &npipe.Options{DefaultSecurity: true, AllowRemote: true}
+	}
+	l, err := npipe.Listen(addr, opts)
+	if err != nil {
+		return nil, err
+	}
+	return npipe.NetListener{L: l}, nil
 }
 
 // dialPipe connects to a named pipe.

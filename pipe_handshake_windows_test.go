@@ -153,3 +153,34 @@ func TestPipeHandshakeRealPipeGoClient(t *testing.T) {
 		}
 	}
 }
+
+// ListenOptions.PipeCPythonSecurity gives CPython's pipe: still usable by
+// the current user's clients.
+func TestListenPipeCPythonSecurity(t *testing.T) {
+	ctx := testCtx(t)
+	l, err := Listen("", &ListenOptions{AuthKey: []byte("k"), PipeCPythonSecurity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := Dial(ctx, l.Address(), &DialOptions{AuthKey: []byte("k")})
+		if err == nil {
+			err = c.SendBytes(ctx, []byte("x"))
+			c.Close()
+		}
+		errc <- err
+	}()
+	c, err := l.Accept(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if m, err := c.RecvBytes(ctx); err != nil || string(m) != "x" {
+		t.Fatalf("got %q, %v", m, err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
