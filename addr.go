@@ -32,7 +32,10 @@ func ParseAddress(address string) (network, addr string, err error) {
 		}
 		return "unix", strings.TrimPrefix(address, "unix://"), nil
 	case strings.HasPrefix(address, `\\`):
-		return "", "", fmt.Errorf("mpconn: address %q: Windows named pipes are not supported on this platform", address)
+		if pipeNetwork == "" {
+			return "", "", fmt.Errorf("mpconn: address %q: Windows named pipes are not supported on this platform", address)
+		}
+		return pipeNetwork, address, nil
 	case address[0] == 0:
 		return "unix", "@" + address[1:], nil
 	case address[0] == '@':

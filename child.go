@@ -1,5 +1,3 @@
-//go:build unix
-
 package mpconn
 
 import (
@@ -12,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // The environment variables StartChild sets in a child process.
@@ -224,23 +220,7 @@ func ChildConn(opts *ConnOptions) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	unix.Close(fd)
+	closeFD(fd)
 	os.Unsetenv(EnvFD)
 	return c, nil
-}
-
-// setBlocking clears O_NONBLOCK on f's descriptor.
-func setBlocking(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.SetNonblock(int(fd), false) }); err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("mpconn: StartChild: %w", serr)
-	}
-	return nil
 }

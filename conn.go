@@ -83,6 +83,9 @@ type Conn struct {
 	peerProto atomic.Int32
 }
 
+// maxSetter is a transport told the Conn's MaxMessageSize.
+type maxSetter interface{ SetMaxMessage(max int64) }
+
 // transport is the byte stream under a Conn: a net.Conn or an *os.File.
 type transport interface {
 	io.ReadWriteCloser
@@ -182,6 +185,11 @@ func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOpti
 	c.peerProto.Store(-1)
 	if k, ok := t.(fileKeeper); ok {
 		c.files = k
+	}
+	if m, ok := t.(maxSetter); ok {
+		// A transport that reads whole messages (a named pipe) takes
+		// the limit itself, so that it never reads a longer one.
+		m.SetMaxMessage(c.maxSize)
 	}
 	_, c.fragileWrites = t.(*tls.Conn)
 	if sc, ok := t.(syscall.Conn); ok {

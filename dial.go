@@ -68,6 +68,11 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
+	if network == "unix" {
+		if err := checkUnixAddress(addr); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+	}
 	if o.AuthKey != nil && o.TLSConfig == nil {
 		// Linux: connect and authenticate before the network poller
 		// knows the socket (rawhandshake_linux.go), when that applies.
@@ -123,6 +128,9 @@ const defaultDialHandshakeTimeout = 30 * time.Second
 // wait, unlike a blocking connect in CPython); dialRetry then tries again,
 // with a growing pause, until ctx is done.
 func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
+	if pipeNetwork != "" && network == pipeNetwork {
+		return dialPipe(ctx, addr)
+	}
 	var d net.Dialer
 	delay := time.Millisecond
 	for {

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"unsafe"
 
+	"github.com/mpconn/mpconn/internal/platform"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,12 +52,7 @@ const maxQueuedFDs = 2 * maxSendFDs
 
 // oobSize fits the largest SCM_RIGHTS message (SCM_MAX_FD descriptors)
 // and a credentials message.
-var oobSize = unix.CmsgSpace(maxSendFDs*4) + unix.CmsgSpace(unix.SizeofUcred)
-
-// ErrNoFile is returned by [Conn.RecvFile] and [Conn.RecvFiles] when the
-// next byte of the stream carries no descriptors: the peer sent a message,
-// not a handle. Nothing is consumed, so a receive can read the message.
-var ErrNoFile = errors.New("mpconn: no file descriptor came with the next byte of the stream")
+var oobSize = unix.CmsgSpace(maxSendFDs*4) + unix.CmsgSpace(platform.CredSize)
 
 // errNotUnix is why descriptors cannot travel on other transports.
 var errNotUnix = fmt.Errorf("descriptor passing needs a Unix socket: %w", errors.ErrUnsupported)
@@ -79,8 +74,7 @@ type unixTransport struct {
 	// Read side, used with the Conn's read lock held.
 	total  int64 // bytes read from the socket so far
 	oob    []byte
-	iov    unix.Iovec
-	msg    unix.Msghdr
+	buf    []byte // where the next recvmsg reads (setBuf)
 	n      int
 	rerr   error
 	readFn func(fd uintptr) bool
@@ -175,27 +169,20 @@ func (u *unixTransport) setBuf(p []byte) {
 	if u.oob == nil {
 		u.oob = make([]byte, oobSize)
 	}
-	u.iov.Base = &p[0]
-	u.iov.SetLen(len(p))
-	u.msg.Iov = &u.iov
-	u.msg.SetIovlen(1)
+	u.buf = p
 }
 
-func (u *unixTransport) clearBuf() { u.iov = unix.Iovec{} }
+func (u *unixTransport) clearBuf() { u.buf = nil }
 
 // recv makes one recvmsg call into the buffer set by setBuf, and queues
 // the descriptors that came.
 func (u *unixTransport) recv(fd int) (int, error) {
-	u.msg.Control = &u.oob[0]
-	u.msg.SetControllen(len(u.oob))
-	u.msg.Flags = 0
-	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&u.msg)), unix.MSG_CMSG_CLOEXEC)
-	if e != 0 {
-		return 0, e
+	n, oobn, flags, err := platform.RecvmsgCloexec(fd, u.buf, u.oob)
+	if err != nil {
+		return 0, err
 	}
-	n := int(r)
-	if u.msg.Controllen > 0 || u.msg.Flags&unix.MSG_CTRUNC != 0 {
-		u.collect(n, u.oob[:u.msg.Controllen], u.msg.Flags&unix.MSG_CTRUNC != 0)
+	if oobn > 0 || flags&unix.MSG_CTRUNC != 0 {
+		u.collect(n, u.oob[:oobn], flags&unix.MSG_CTRUNC != 0)
 	}
 	u.total += int64(n)
 	return n, nil
@@ -378,26 +365,8 @@ func (c *Conn) readNow(fd int, p []byte) (int, error) {
 	return syscall.Read(fd, p)
 }
 
-// SendFile sends an open file (or socket, pipe, device: anything with a
-// descriptor) to the peer, which receives its own descriptor for it with
-// [Conn.RecvFile], or with CPython's
-// multiprocessing.reduction.recv_handle(conn) (which returns the
-// descriptor number). The Conn must be a Unix socket: a [Pipe] end, or a
-// Unix socket from [Listen], [Dial] or [FileConn]. f stays open and the
-// caller's: the peer gets a duplicate.
-//
-// The descriptor travels as one byte between messages, not as a message:
-// the receiver must call RecvFile exactly when the protocol says a file
-// comes next, as with CPython's send_handle and recv_handle.
-func (c *Conn) SendFile(ctx context.Context, f *os.File) error {
-	return c.SendFiles(ctx, f)
-}
-
-// SendFiles sends up to 253 open files at once, received together by
-// [Conn.RecvFiles]. (A CPython receiver takes exactly one, with
-// recv_handle.) The files are duplicated first, so that closing one
-// concurrently cannot send some other file.
-func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
+// sendFiles is SendFiles over a Unix socket.
+func (c *Conn) sendFiles(ctx context.Context, files []*os.File) error {
 	if len(files) == 0 || len(files) > maxSendFDs {
 		return fmt.Errorf("mpconn: SendFiles takes 1 to %d files, not %d", maxSendFDs, len(files))
 	}
@@ -470,38 +439,8 @@ func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
 	return nil
 }
 
-// RecvFile receives one open file sent with [Conn.SendFile] or with
-// CPython's multiprocessing.reduction.send_handle(conn, fd, pid). The
-// returned file is the caller's to close; its descriptor is close-on-exec.
-// More than one descriptor in the batch is an error (they are closed).
-//
-// Call RecvFile when the protocol says a file comes next, after receiving
-// every message sent before it. If a message comes next instead, RecvFile
-// returns [ErrNoFile] and consumes nothing. Messages sent right behind the
-// file are safe: the Conn reads a Unix socket with recvmsg, so descriptors
-// that arrive while it reads ahead are kept for RecvFile rather than lost,
-// and those never taken are closed by [Conn.Close].
-//
-// The value of the byte that carries the descriptors is not checked:
-// CPython 2.7 sends an arbitrary one.
-func (c *Conn) RecvFile(ctx context.Context) (*os.File, error) {
-	files, err := c.RecvFiles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(files) != 1 {
-		for _, f := range files {
-			f.Close()
-		}
-		return nil, c.opError("recvfile", fmt.Errorf("mpconn: received %d descriptors, want 1", len(files)))
-	}
-	return files[0], nil
-}
-
-// RecvFiles receives the batch of open files sent together with
-// [Conn.SendFiles] (or one sent by CPython's send_handle). See
-// [Conn.RecvFile].
-func (c *Conn) RecvFiles(ctx context.Context) ([]*os.File, error) {
+// recvFiles is RecvFiles over a Unix socket.
+func (c *Conn) recvFiles(ctx context.Context) ([]*os.File, error) {
 	if err := c.beginRecv(ctx); err != nil {
 		return nil, err
 	}

@@ -16,6 +16,9 @@ const (
 	escapeLen      = -1
 	// maxShortLen is the longest payload that gets a 4-byte header.
 	maxShortLen = math.MaxInt32
+	// maxMessageLen is the longest message a receive can return: what a
+	// slice can hold (2 GiB less one byte on 32-bit systems).
+	maxMessageLen = math.MaxInt
 	// coalesceMax is the largest payload written in one write together
 	// with its header; CPython uses the same limit (bpo-20540).
 	coalesceMax = 16384

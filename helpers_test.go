@@ -4,10 +4,11 @@ import (
 	"context"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // testCtx returns a context that ends the test's blocking calls after a
@@ -50,7 +51,12 @@ func pipePair(t *testing.T) (*Conn, *Conn) {
 // arbitrary bytes at it.
 func rawPair(t *testing.T, opts *ConnOptions) (*Conn, net.Conn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if runtime.GOOS == "windows" {
+		// No socketpair: a TCP connection over the loopback interface
+		// (named pipes carry whole messages, not raw bytes).
+		return tcpRawPair(t, opts)
+	}
+	fds, err := platform.Socketpair()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +70,28 @@ func rawPair(t *testing.T, opts *ConnOptions) (*Conn, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close(); raw.Close() })
+	return c, raw
+}
+
+// tcpRawPair is rawPair over TCP on the loopback interface.
+func tcpRawPair(t *testing.T, opts *ConnOptions) (*Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := ln.Accept()
+	if err != nil {
+		raw.Close()
+		t.Fatal(err)
+	}
+	c := NewConn(nc, opts)
 	t.Cleanup(func() { c.Close(); raw.Close() })
 	return c, raw
 }

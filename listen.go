@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -47,6 +45,13 @@ type ListenOptions struct {
 	// Conn configures the accepted connections.
 	Conn *ConnOptions
 
+	// PipeCPythonSecurity, on Windows, creates a named pipe as CPython
+	// does: with the default security descriptor (other local accounts
+	// may open it for reading, enough to reach the handshake) and
+	// accepting remote clients. By default only the current user may
+	// open it and remote clients are refused. Elsewhere it has no effect.
+	PipeCPythonSecurity bool
+
 	// TLSConfig turns TLS on: every accepted connection runs a TLS
 	// handshake as the server, bounded by HandshakeTimeout, before the
 	// HMAC handshake (if AuthKey is set) and before Accept returns it. It
@@ -66,15 +71,9 @@ type Listener struct {
 	dir     string // private directory to remove on Close
 	path    string // socket file to remove on Close
 
-	// Linux, with an AuthKey and no TLS (rawhandshake_linux.go): a
-	// duplicate of the listening socket, to accept connections that the
-	// network poller does not know yet; nil otherwise.
-	acceptFile *os.File
-	acceptRC   syscall.RawConn
-	hotBusy    atomic.Bool  // an Accept serves clients itself (acceptHot)
-	hotUntil   atomic.Int64 // until then (UnixNano), the accept loop stands aside
-	wakeFD     int          // eventfd that wakes the accept loop (serveRawLoop)
-	watching   atomic.Bool  // the accept loop waits for clients
+	// The state of raw accepting, where the system has it: accepting and
+	// authenticating clients before the network poller knows them.
+	rawAccept
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -130,7 +129,11 @@ func Listen(address string, opts *ListenOptions) (*Listener, error) {
 		l.removeDir()
 		return nil, err
 	}
-	l.nl, l.path, err = listenSocket(network, addr, l.opts.Backlog)
+	if pipeNetwork != "" && network == pipeNetwork {
+		l.nl, err = listenPipe(addr, l.opts.PipeCPythonSecurity)
+	} else {
+		l.nl, l.path, err = listenSocket(network, addr, l.opts.Backlog)
+	}
 	if err != nil {
 		l.removeDir()
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addrName{network, addr}, Err: err}
@@ -189,7 +192,7 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, l.closedError()
 	default:
 	}
-	if l.acceptFile != nil && !l.queue.ready() {
+	if l.rawAccepting() && !l.queue.ready() {
 		if a, ok := l.acceptHot(ctx); ok {
 			return l.accepted(a)
 		}
@@ -241,7 +244,7 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // serve accepts connections and starts their handshakes until Close.
 func (l *Listener) serve() {
 	defer l.wg.Done()
-	if l.acceptFile != nil {
+	if l.rawAccepting() {
 		l.serveRawLoop()
 		return
 	}
@@ -329,9 +332,9 @@ func (l *Listener) Close() error {
 			c.Close()
 		}
 		err = l.nl.Close()
-		if l.acceptFile != nil {
+		if l.rawAccepting() {
 			l.closeRaw(false) // wake the accept loop first
-			l.acceptFile.Close()
+			l.closeAcceptFile()
 		}
 		l.wg.Wait()
 		l.closeRaw(true)

@@ -33,8 +33,22 @@ func TestParseAddress(t *testing.T) {
 		{"unix://", "", "", true},
 		{"host:notaport", "", "", true},
 		{"host:70000", "", "", true},
-		{`\\.\pipe\x`, "", "", true},
 		{"", "", "", true},
+	}
+	// A named pipe on Windows (as in CPython), an error elsewhere.
+	if pipeNetwork != "" {
+		cases = append(cases, struct {
+			in, network, addr string
+			bad               bool
+		}{`\\.\pipe\x`, "pipe", `\\.\pipe\x`, false}, struct {
+			in, network, addr string
+			bad               bool
+		}{`\\server\pipe\x`, "pipe", `\\server\pipe\x`, false})
+	} else {
+		cases = append(cases, struct {
+			in, network, addr string
+			bad               bool
+		}{`\\.\pipe\x`, "", "", true})
 	}
 	for _, c := range cases {
 		n, a, err := ParseAddress(c.in)

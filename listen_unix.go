@@ -10,12 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mpconn/mpconn/internal/platform"
 	"golang.org/x/sys/unix"
 )
-
-// maxUnixPath is the longest socket path that fits in sun_path with its
-// terminating NUL (104 on BSD and macOS, 108 on Linux).
-const maxUnixPath = 103
 
 // freshUnixAddress makes a private directory (mode 0700) and returns it
 // with a fresh socket path inside. A $TMPDIR too long for sun_path falls
@@ -54,8 +51,8 @@ func listenSocket(network, addr string, backlog int) (net.Listener, string, erro
 	)
 	switch network {
 	case "unix":
-		if len(addr) > maxUnixPath {
-			return nil, "", errors.New("Unix socket path too long: " + addr)
+		if err := checkUnixAddress(addr); err != nil {
+			return nil, "", err
 		}
 		family, sa = unix.AF_UNIX, &unix.SockaddrUnix{Name: addr}
 		if addr[0] != '@' {
@@ -83,9 +80,9 @@ func listenSocket(network, addr string, backlog int) (net.Listener, string, erro
 	default:
 		return nil, "", errors.New("unsupported network " + network)
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fd, err := platform.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
-		return nil, "", os.NewSyscallError("socket", err)
+		return nil, "", err
 	}
 	fail := func(op string, err error) (net.Listener, string, error) {
 		unix.Close(fd)

@@ -4,8 +4,6 @@ package mpconn
 
 import "testing"
 
-const raceEnabled = false
-
 // TestLoad is the full-size load test: 1,000 authenticated clients, each
 // sending 1,000 messages of mixed sizes through one Unix-socket Listener.
 // Under the race detector it is too slow for CI; load_race_test.go runs a

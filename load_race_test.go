@@ -4,8 +4,6 @@ package mpconn
 
 import "testing"
 
-const raceEnabled = true
-
 // TestLoad under the race detector: 1,000 clients x 100 messages, the same
 // code as the full-size test of load_full_test.go (1,000 x 1,000), which
 // is too slow under the detector on a 2-core machine.

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // ErrWouldBlock is returned by the non-blocking calls [Conn.TryRecvBytes]
@@ -121,7 +123,7 @@ func (c *Conn) writeNonblock(p []byte) (int, error) {
 	var werr error
 	err := c.raw.Write(func(fd uintptr) bool {
 		for done < len(p) {
-			k, e := syscall.Write(int(fd), p[done:])
+			k, e := platform.Write(fd, p[done:])
 			if e == syscall.EINTR {
 				continue
 			}

@@ -1,4 +1,4 @@
-//go:build unix && !race
+//go:build unix && !race && !(386 || arm || mips || mipsle)
 
 package mpconn
 

@@ -7,16 +7,17 @@ import (
 	"net"
 	"os"
 
+	"github.com/mpconn/mpconn/internal/platform"
 	"golang.org/x/sys/unix"
 )
 
-// Pipe returns the two ends of a duplex connection, a Unix socketpair, as
-// CPython's Pipe(duplex=True) does. Both ends send and receive. Hand one
-// end to a child process with [Conn.File].
-func Pipe(opts *ConnOptions) (*Conn, *Conn, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+// The Unix pipes: a socketpair for a duplex Pipe, an OS pipe for a
+// one-way one, and Conns over inherited descriptors.
+
+func newPipe(opts *ConnOptions) (*Conn, *Conn, error) {
+	fds, err := platform.Socketpair()
 	if err != nil {
-		return nil, nil, os.NewSyscallError("socketpair", err)
+		return nil, nil, err
 	}
 	c1, err := socketConn(fds[0], "pipe", opts)
 	if err != nil {
@@ -31,12 +32,10 @@ func Pipe(opts *ConnOptions) (*Conn, *Conn, error) {
 	return c1, c2, nil
 }
 
-// PipeOneWay returns the two ends of a one-way connection, an OS pipe, as
-// CPython's Pipe(duplex=False) does: r only receives and w only sends.
-func PipeOneWay(opts *ConnOptions) (r, w *Conn, err error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return nil, nil, os.NewSyscallError("pipe2", err)
+func newPipeOneWay(opts *ConnOptions) (r, w *Conn, err error) {
+	p, err := platform.Pipe()
+	if err != nil {
+		return nil, nil, err
 	}
 	rf := os.NewFile(uintptr(p[0]), "|0")
 	wf := os.NewFile(uintptr(p[1]), "|1")
@@ -59,12 +58,7 @@ func socketConn(fd int, network string, opts *ConnOptions) (*Conn, error) {
 	return c, nil
 }
 
-// FileConn returns a Conn over a copy of f's descriptor, which may be a
-// connected socket, a pipe or FIFO end, or a character device; f stays
-// the caller's to close. This is how a child process picks up a Pipe end
-// it inherited. A pipe end opened read-only gives a Conn that only
-// receives, and one opened write-only a Conn that only sends.
-func FileConn(f *os.File, opts *ConnOptions) (*Conn, error) {
+func fileConn(f *os.File, opts *ConnOptions) (*Conn, error) {
 	raw, err := f.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -114,10 +108,7 @@ func FileConn(f *os.File, opts *ConnOptions) (*Conn, error) {
 	return newConn(nf, "pipe", acc != unix.O_WRONLY, acc != unix.O_RDONLY, opts), nil
 }
 
-// FDConn is [FileConn] for a descriptor number, such as one a child
-// process inherited. The descriptor stays the caller's: the Conn uses a
-// copy.
-func FDConn(fd int, opts *ConnOptions) (*Conn, error) {
+func fdConn(fd int, opts *ConnOptions) (*Conn, error) {
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("mpconn: FDConn: descriptor %d: %w", fd, err)
@@ -127,14 +118,7 @@ func FDConn(fd int, opts *ConnOptions) (*Conn, error) {
 	return FileConn(f, opts)
 }
 
-// File returns a copy of the Conn's descriptor as an *os.File in blocking
-// mode, for handing to a child process (exec.Cmd.ExtraFiles). A Python
-// child wraps it with multiprocessing.connection.Connection(fd). The copy
-// shares the open file with the Conn, so the Conn's descriptor becomes
-// blocking too and its calls can no longer be cancelled: close the Conn in
-// the parent once the child has the file, so that the child alone holds
-// this end.
-func (c *Conn) File() (*os.File, error) {
+func (c *Conn) file() (*os.File, error) {
 	if c.closed.Load() {
 		return nil, c.opError("file", net.ErrClosed)
 	}

@@ -2,13 +2,19 @@
 
 package mpconn
 
-import (
-	"context"
-	"net"
-)
+import "context"
 
-// Elsewhere than on Linux, every handshake goes through the network
-// poller (see rawhandshake_linux.go).
+// Raw accepting and the raw client handshake are Linux's: elsewhere every
+// handshake goes through the network poller, and a Listener never accepts
+// raw (rawAccepting is false), so the accept loop and Close never call the
+// raw methods below.
+
+// rawAccept is empty: there is no raw accepting state.
+type rawAccept struct{}
+
+func (*rawAccept) rawAccepting() bool { return false }
+
+func (*rawAccept) closeAcceptFile() {}
 
 func dialAuthFast(context.Context, string, string, *DialOptions) (*Conn, bool, error) {
 	return nil, false, nil
@@ -16,10 +22,8 @@ func dialAuthFast(context.Context, string, string, *DialOptions) (*Conn, bool, e
 
 func (l *Listener) initRawAccept() {}
 
-func (l *Listener) acceptSoon(context.Context) (int, net.Addr, bool) { panic("unreachable") }
-
 func (l *Listener) acceptHot(context.Context) (accepted, bool) { return accepted{}, false }
 
-func (l *Listener) serveRawLoop() { panic("unreachable") }
+func (l *Listener) serveRawLoop() {}
 
 func (l *Listener) closeRaw(bool) {}

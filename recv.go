@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // readBufSize is the largest size of a Conn's read-ahead buffer. Small
@@ -168,6 +170,11 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 	if rd.dead != nil {
 		return nil, false, rd.dead
 	}
+	if max <= 0 || max > maxMessageLen {
+		// No message longer than a slice can hold: on 32-bit systems,
+		// a header claiming 2 GiB or more is too long for any limit.
+		max = maxMessageLen
+	}
 	if ctx.Done() != nil {
 		// (Only here: the method value would allocate on every call.)
 		defer watch(ctx, c.t.SetReadDeadline)()
@@ -181,7 +188,7 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 		}
 		if hlen > 0 {
 			rd.r += hlen
-			if max > 0 && n > max {
+			if n > max {
 				return nil, false, c.kill(&MessageTooLongError{Len: n, Max: max})
 			}
 			rd.msgLen = n
@@ -201,7 +208,7 @@ func (c *Conn) readMessage(ctx context.Context, max int64, dst []byte, stage boo
 		}
 	}
 	n := rd.msgLen
-	if max > 0 && n > max {
+	if n > max {
 		// Staged by Poll under a larger limit.
 		return nil, false, c.kill(&MessageTooLongError{Len: n, Max: max})
 	}
@@ -363,12 +370,12 @@ func (c *Conn) tryFill() error {
 func (c *Conn) read(p []byte) (int, error) {
 	rd := &c.rd
 	if !rd.nonblock {
-		if c.replyDue.Load() && c.raw != nil {
+		if c.replyDue.Load() && c.raw != nil && platform.DirectIO {
 			return c.awaitReply(p)
 		}
 		return c.t.Read(p)
 	}
-	if c.raw == nil {
+	if c.raw == nil || !platform.DirectIO {
 		// No descriptor to read without blocking: a very short deadline.
 		c.t.SetReadDeadline(time.Now().Add(time.Millisecond))
 		k, err := c.t.Read(p)

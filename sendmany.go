@@ -172,7 +172,7 @@ func (c *Conn) writeMany(ctx context.Context, count int, add func(b []byte, i in
 				}
 				frame := b[start:]
 				h := shortHeaderLen
-				if len(frame) > shortHeaderLen+maxShortLen {
+				if int64(len(frame)) > shortHeaderLen+maxShortLen {
 					h = longHeaderLen
 				}
 				large, b = frame[h:], b[:start]

@@ -2,8 +2,9 @@ package mpconn
 
 import (
 	"runtime"
-	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // Spinning for a reply.
@@ -15,7 +16,7 @@ import (
 // it first polls the socket without blocking, for up to
 // ConnOptions.ReplySpin (default defaultReplySpin), before it parks in the
 // runtime's poller. Between polls it yields the CPU to other processes
-// (sched_yield), so that a peer sharing the CPU runs: without that,
+// (sched_yield on Linux; elsewhere only the Go scheduler yields), so that a peer sharing the CPU runs: without that,
 // spinning made round trips several times slower on a loaded machine
 // (with GOMAXPROCS=1 it lets other goroutines run too).
 //
@@ -77,6 +78,6 @@ func (c *Conn) spinRead(p []byte) (k int, err error, ok bool) {
 		if solo {
 			runtime.Gosched()
 		}
-		syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+		platform.Yield()
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/poller"
 )
 
 // WaitSet is a reusable set of objects to wait on: Conns, Listeners and
@@ -34,7 +36,7 @@ import (
 // A Conn closed while in the set is reported ready (its receives fail
 // with [net.ErrClosed]) until it is removed.
 type WaitSet struct {
-	p     poller
+	p     poller.Poller
 	wlock chan struct{} // serialises Wait and the end of Close
 
 	mu      sync.Mutex
@@ -71,22 +73,11 @@ type candidate struct {
 }
 
 // wakeID is the poller key of the set's own wake-up event.
-const wakeID = 0
+const wakeID = poller.WakeKey
 
-// poller watches descriptors for a WaitSet. Descriptors are registered
-// one-shot: after a report they stay quiet until rearmed.
-type poller interface {
-	register(fd int, id uint32) error
-	rearm(fd int, id uint32) error
-	unregister(fd int, id uint32) error
-	// poll appends the keys of the ready descriptors to ids, and wakeID if
-	// the set was woken. With block it waits until there is one or ctx is
-	// done; without, it only looks.
-	poll(ctx context.Context, block bool, ids []uint32) ([]uint32, error)
-	// wake makes a blocked or the next poll return wakeID.
-	wake()
-	close() error
-}
+// newPoller makes a WaitSet's poller (a variable, so that tests can run
+// the sets over each backend).
+var newPoller = poller.New
 
 var errNotInSet = errors.New("mpconn: object is not in the wait set")
 
@@ -139,7 +130,7 @@ func (s *WaitSet) Add(obj Waitable) error {
 	s.mu.Unlock()
 
 	s.addRegs(e)
-	if err := s.withFD(obj, func(fd int) error { return s.p.register(fd, e.id) }); err != nil {
+	if err := s.withFD(obj, func(fd uintptr) error { return s.p.Register(fd, e.id) }); err != nil {
 		s.drop(e)
 		if s.closed.Load() {
 			return s.closedError("add")
@@ -187,7 +178,7 @@ func (s *WaitSet) Remove(obj Waitable) error {
 	s.drop(e)
 	// The descriptor may be closed already, and then it has left the
 	// poller by itself.
-	s.withFD(obj, func(fd int) error { return s.p.unregister(fd, e.id) })
+	s.withFD(obj, func(fd uintptr) error { return s.p.Unregister(fd, e.id) })
 	return nil
 }
 
@@ -251,7 +242,7 @@ func (s *WaitSet) Wait(ctx context.Context, timeout time.Duration) ([]Waitable, 
 		if s.closed.Load() {
 			return nil, s.closedError("wait")
 		}
-		ids, err := s.p.poll(wctx, block, s.scratch[:0])
+		ids, err := s.p.Poll(wctx, block, s.scratch[:0])
 		s.scratch = ids[:0]
 		if s.closed.Load() {
 			return nil, s.closedError("wait")
@@ -410,7 +401,7 @@ func (s *WaitSet) checkConn(e *waitEntry, c *Conn, kernel bool) bool {
 
 // rearm makes the poller report e's descriptor again.
 func (s *WaitSet) rearm(e *waitEntry) {
-	s.withFD(e.obj, func(fd int) error { return s.p.rearm(fd, e.id) })
+	s.withFD(e.obj, func(fd uintptr) error { return s.p.Rearm(fd, e.id) })
 }
 
 // setListed puts e on the ready list or takes it off. With wake, a Wait
@@ -435,7 +426,7 @@ func (s *WaitSet) setListed(e *waitEntry, on bool, wake bool) {
 	e.listed.Store(true)
 	if wake && !s.woken {
 		s.woken = true
-		s.p.wake()
+		s.p.Wake()
 	}
 }
 
@@ -484,7 +475,7 @@ func (s *WaitSet) removeRegs(e *waitEntry) {
 
 // withFD runs fn with obj's descriptor, if it has one the poller can
 // watch; the descriptor stays open while fn runs.
-func (s *WaitSet) withFD(obj Waitable, fn func(fd int) error) error {
+func (s *WaitSet) withFD(obj Waitable, fn func(fd uintptr) error) error {
 	var rc syscall.RawConn
 	switch o := obj.(type) {
 	case *Conn:
@@ -496,7 +487,7 @@ func (s *WaitSet) withFD(obj Waitable, fn func(fd int) error) error {
 		return nil
 	}
 	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { ferr = fn(fd) }); err != nil {
 		return err
 	}
 	return ferr
@@ -510,7 +501,7 @@ func (s *WaitSet) Close() error {
 		return nil
 	}
 	s.mu.Lock()
-	s.p.wake()
+	s.p.Wake()
 	s.mu.Unlock()
 	s.wlock <- struct{}{} // the Wait in progress has returned
 	defer func() { <-s.wlock }()
@@ -526,5 +517,5 @@ func (s *WaitSet) Close() error {
 	for _, e := range entries {
 		s.removeRegs(e)
 	}
-	return s.p.close()
+	return s.p.Close()
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package mpconn
 
 import (
@@ -7,7 +9,7 @@ import (
 	"strconv"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 func init() {
@@ -29,7 +31,7 @@ func idleConns(b *testing.B, n int) []*Conn {
 		k := min(batch, n-len(conns))
 		peers := make([]*os.File, 0, k)
 		for i := 0; i < k; i++ {
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+			fds, err := platform.Socketpair()
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -23,6 +24,10 @@ const (
 	HeaderLen = 5
 	// MaxLen is the longest payload the 4-byte length can announce.
 	MaxLen = 1<<32 - 1
+
+	// maxRecvLen is the longest payload a receive returns: MaxLen, or on
+	// 32-bit systems the most a slice holds.
+	maxRecvLen = min(MaxLen, math.MaxInt)
 )
 
 // Options configures a Conn. The zero value (or nil) gives the defaults.
@@ -79,7 +84,7 @@ func NewConn(nc net.Conn, opts *Options) *Conn {
 	c := &Conn{
 		nc:    nc,
 		codec: mpconn.JSON,
-		max:   MaxLen,
+		max:   maxRecvLen,
 		rlock: make(chan struct{}, 1),
 		wlock: make(chan struct{}, 1),
 	}
@@ -87,7 +92,7 @@ func NewConn(nc net.Conn, opts *Options) *Conn {
 		if opts.Codec != nil {
 			c.codec = opts.Codec
 		}
-		if opts.MaxMessageSize > 0 && opts.MaxMessageSize < MaxLen {
+		if opts.MaxMessageSize > 0 && opts.MaxMessageSize < maxRecvLen {
 			c.max = opts.MaxMessageSize
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // readBufSize is the size of the read-ahead buffer: small frames are read
@@ -235,7 +236,7 @@ func (c *Conn) tryFill() error {
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			k, rerr = syscall.Read(int(fd), rd.buf[rd.w:])
+			k, rerr = platform.Read(fd, rd.buf[rd.w:])
 			if rerr != syscall.EINTR {
 				return true
 			}

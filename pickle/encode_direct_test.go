@@ -153,7 +153,7 @@ func directCases() []struct {
 		{"bench struct", benchStructValue()},
 		{"bench struct value", *benchStructValue()},
 		{"empty vals", benchStruct{ID: -1, Vals: []float64{}}},
-		{"nil vals", benchStruct{ID: 1 << 40}},
+		{"nil vals", benchStruct{ID: math.MaxInt}}, // 2**63-1 (2**31-1 on 32-bit systems)
 		{"tagged", rtTagged{
 			Name: "n", Skip: 1, Dash: 2, private: 3,
 			rtEmbedded:    rtEmbedded{E1: 4, Shadow: "hidden"},

@@ -437,7 +437,14 @@ func (e *encodeState) saveBigInt(x *big.Int) {
 		e.buf = append(e.buf, opLong4)
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(n))
 	}
-	e.buf = slices.Grow(e.buf, n)
+	if cap(e.buf)-len(e.buf) < n {
+		// Double: a pickle that refers to one long int many times is
+		// written out in full each time (as CPython does), and growing
+		// its output by append's quarter steps would copy it many times.
+		nb := make([]byte, len(e.buf), max(2*cap(e.buf), len(e.buf)+n))
+		copy(nb, e.buf)
+		e.buf = nb
+	}
 	b := e.buf[len(e.buf) : len(e.buf)+n]
 	m.FillBytes(b) // big-endian
 	slices.Reverse(b)

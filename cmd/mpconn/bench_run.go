@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn/internal/cpython"
-	"golang.org/x/sys/unix"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // benchPeerPy is the CPython driver and peer.
@@ -73,9 +73,9 @@ func (r *benchRunner) run(ctx context.Context, bc *benchCase, im *benchImpl) (be
 		addr = filepath.Join(r.dir, fmt.Sprintf("s%d", r.seq))
 		defer os.Remove(addr)
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := platform.BlockingSocketpair()
 	if err != nil {
-		return benchResult{}, os.NewSyscallError("socketpair", err)
+		return benchResult{}, err
 	}
 	driverEnd := os.NewFile(uintptr(fds[0]), "driver-end")
 	peerEnd := os.NewFile(uintptr(fds[1]), "peer-end")

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
-	"golang.org/x/sys/unix"
 )
 
 // bench runs every measurement in two fresh processes, a driver that times
@@ -224,10 +223,11 @@ func openTransport(impl string) (benchTransport, error) {
 		}
 		return &manyTransport{mpconnTransport: t.(mpconnTransport)}, nil
 	case "rawblock":
-		if err := unix.SetNonblock(3, false); err != nil {
+		fd, err := openBlockFD(3)
+		if err != nil {
 			return nil, err
 		}
-		return &rawTransport{nc: blockFD(3), codec: benchCodec}, nil
+		return &rawTransport{nc: fd, codec: benchCodec}, nil
 	}
 	return nil, fmt.Errorf("unknown implementation %q", impl)
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -14,6 +16,14 @@ import (
 // gain. bench measures it, as "rawblock", only with
 // MPCONN_BENCH_EXPERIMENTAL=1.
 type blockFD int
+
+// openBlockFD makes descriptor fd blocking and returns it as a blockFD.
+func openBlockFD(fd int) (blockFD, error) {
+	if err := unix.SetNonblock(fd, false); err != nil {
+		return -1, err
+	}
+	return blockFD(fd), nil
+}
 
 func (fd blockFD) Read(p []byte) (int, error) {
 	for {

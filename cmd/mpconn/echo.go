@@ -29,8 +29,9 @@ host:0).
 
 ADDRESS is read as CPython reads one: host:port is TCP, a path or a bare
 name a Unix socket, @name a Linux abstract socket; tcp:// and unix://
-prefixes force the network. Without ADDRESS: a fresh Unix socket in a new
-private directory.
+prefixes force the network. On Windows \\.\pipe\NAME is a named pipe.
+Without ADDRESS: a fresh Unix socket in a new private directory (on
+Windows a fresh named pipe).
 
 A client that fails the handshake, sends a message that cannot be decoded
 or breaks the framing loses its connection, with one line on standard

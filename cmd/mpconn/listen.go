@@ -32,8 +32,9 @@ connecting and leaving, and failed handshakes, are noted on standard error.
 
 ADDRESS is read as CPython reads one: host:port is TCP, a path or a bare
 name a Unix socket, @name a Linux abstract socket; tcp:// and unix://
-prefixes force the network. Without ADDRESS: a fresh Unix socket in a new
-private directory.
+prefixes force the network. On Windows \\.\pipe\NAME is a named pipe.
+Without ADDRESS: a fresh Unix socket in a new private directory (on
+Windows a fresh named pipe).
 
 A message that is not a pickle prints "client-N: undecodable (N bytes):
 ERROR", and the connection goes on.

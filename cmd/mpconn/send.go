@@ -32,7 +32,8 @@ per reply, as Python's repr() prints the object.
 
 ADDRESS is read as CPython reads one: host:port is TCP, a path or a bare
 name a Unix socket, @name a Linux abstract socket; tcp:// and unix://
-prefixes force the network.
+prefixes force the network. On Windows \\.\pipe\NAME (or
+\\SERVER\pipe\NAME) is a named pipe.
 
 A VALUE is a Python literal: None, True, False, ints (-7, 0x1F, 1_000,
 any size), floats (1.5, -2e10, float('inf'), float('nan')), strings ('a',

@@ -1,0 +1,4 @@
+package mpconn
+
+// abstractSockets: Linux has abstract Unix socket names ("@name").
+const abstractSockets = true

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package mpconn
+
+// abstractSockets: only Linux has abstract Unix socket names.
+const abstractSockets = false

@@ -1,0 +1,5 @@
+//go:build linux
+
+package poller
+
+func kernelBackends() []Backend { return []Backend{{Name: "epoll", New: NewEpoll, Exact: true}} }
