@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
-	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -56,10 +55,6 @@ const (
 // (it waits in epoll_wait, a system call) would set that off about every
 // 10ms. Yielding more often than that keeps sysmon asleep.
 const loopYieldEvery = 2 * time.Millisecond
-
-// peekOff turns reading requests with MSG_PEEK off (experiment).
-var peekOff = os.Getenv("MPCONN_LOOP_NOPEEK") != ""
-var yieldOff = os.Getenv("MPCONN_LOOP_NOYIELD") != ""
 
 // eventLoop serves a Server's method-call connections.
 type eventLoop struct {
@@ -160,7 +155,7 @@ func (s *Server) adopt(conn *mpconn.Conn, caller string) bool {
 		return false
 	}
 	c := &loopConn{fd: nfd, caller: caller}
-	if sa, err := unix.Getsockname(nfd); err == nil && !peekOff {
+	if sa, err := unix.Getsockname(nfd); err == nil {
 		_, c.unix = sa.(*unix.SockaddrUnix)
 	}
 	l.mu.Lock()
@@ -206,7 +201,7 @@ func (l *eventLoop) run() {
 			l.stop()
 			return
 		}
-		if now := time.Now(); !yieldOff && now.Sub(l.yielded) > loopYieldEvery {
+		if now := time.Now(); now.Sub(l.yielded) > loopYieldEvery {
 			// Let the scheduler see the goroutine change, so that
 			// sysmon does not take it for one that runs too long.
 			runtime.Gosched()

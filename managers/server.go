@@ -303,7 +303,7 @@ func (s *Server) appendReply(dst []byte, proto int, kind string, v any) ([]byte,
 	}
 	msg, err := pickle.AppendMarshal(dst, pickle.Tuple{kind, v}, proto)
 	if err != nil {
-		msg, err = pickle.AppendMarshal(dst[:len(dst)], pickle.Tuple{"#UNSERIALIZABLE",
+		msg, err = pickle.AppendMarshal(dst, pickle.Tuple{"#UNSERIALIZABLE",
 			traceback("send", NewException("_pickle", "PicklingError", err.Error()))}, proto)
 	}
 	return msg, err
