@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Stream struct {
 	hdr  []byte // what is left of the header of msg
 	msg  []byte // what is left of the message being read
 	rerr error  // a receive error to return once hdr is read
+	// pend tells WaitReadable, which may run beside Read, that hdr, msg
+	// or rerr hold something for the next Read.
+	pend atomic.Bool
 
 	wd    *deadline
 	wpend []byte // the frame being written: header and payload so far
@@ -52,9 +56,11 @@ func (s *Stream) SetMaxMessage(max int64) { s.max = max }
 
 // WaitReadable waits until a message, or the end of the pipe, is ready,
 // or ctx ends (see Conn.WaitReadable). A message partly read counts as
-// ready.
+// ready. Unlike Read it may be called while another goroutine reads (a
+// wait set watching the Stream does): it then waits for that read to end
+// and reports what is left after it.
 func (s *Stream) WaitReadable(ctx context.Context) error {
-	if len(s.hdr) > 0 || len(s.msg) > 0 || s.rerr != nil {
+	if s.pend.Load() {
 		return nil
 	}
 	return s.c.WaitReadable(ctx)
@@ -111,6 +117,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if len(s.msg) == 0 {
 		s.msg = nil
 	}
+	s.pend.Store(len(s.hdr) > 0 || len(s.msg) > 0 || s.rerr != nil)
 	return n + k, nil
 }
 
