@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,32 +104,16 @@ func StartChild(cmd *exec.Cmd, opts *ChildOptions) (*Child, *Conn, error) {
 	if key == nil {
 		key = AuthKey()
 	}
-	parent, end, err := Pipe(o.Conn)
+	// The Pipe, its child's end made ready for cmd (childend_*.go).
+	parent, fd, release, err := childPipe(cmd, o.Conn)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer release()
 	parent.adaptToChild(cmd, o.Conn)
-	f, err := end.File()
-	end.Close()
-	if err == nil {
-		// Blocking, as the child expects (Python's Connection does not
-		// handle EAGAIN). O_NONBLOCK belongs to the open socket, which
-		// only the child shares now that end is closed.
-		err = setBlocking(f)
-	}
-	if err != nil {
-		if f != nil {
-			f.Close()
-		}
-		parent.Close()
-		return nil, nil, err
-	}
-	defer f.Close()
-	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	fd := 2 + len(cmd.ExtraFiles)
 	env := cmd.Environ()
 	cmd.Env = append(env[:len(env):len(env)],
-		EnvFD+"="+strconv.Itoa(fd),
+		EnvFD+"="+fd,
 		EnvAuthKey+"="+hex.EncodeToString(key))
 	if err := cmd.Start(); err != nil {
 		parent.Close()
@@ -212,15 +195,10 @@ func ChildConn(opts *ConnOptions) (*Conn, error) {
 	if s == "" {
 		return nil, errors.New("mpconn: ChildConn: " + EnvFD + " is not set: the process was not started by StartChild")
 	}
-	fd, err := strconv.Atoi(s)
-	if err != nil || fd < 0 {
-		return nil, fmt.Errorf("mpconn: ChildConn: bad %s=%q", EnvFD, s)
-	}
-	c, err := FDConn(fd, opts)
+	c, err := childConn(s, opts)
 	if err != nil {
 		return nil, err
 	}
-	closeFD(fd)
 	os.Unsetenv(EnvFD)
 	return c, nil
 }
