@@ -14,7 +14,8 @@ import (
 // The environment variables StartChild sets in a child process.
 const (
 	// EnvFD names the variable holding the number of the descriptor of
-	// the child's end of the Pipe, such as "3".
+	// the child's end of the Pipe, such as "3"; on Windows, the value of
+	// the inherited pipe handle, in decimal.
 	EnvFD = "MPCONN_FD"
 
 	// EnvAuthKey names the variable holding the authentication key, in
@@ -75,8 +76,19 @@ type Child struct {
 //	from multiprocessing.connection import Connection
 //	conn = Connection(int(os.environ['MPCONN_FD']))
 //
-// On CPython 2.7, import Connection from _multiprocessing instead. The
-// key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
+// On CPython 2.7, import Connection from _multiprocessing instead.
+//
+// On Windows the Pipe is a named pipe, as CPython's Pipe() there, and the
+// child inherits its end as a handle (listed in
+// cmd.SysProcAttr.AdditionalInheritedHandles) whose value MPCONN_FD
+// holds. A Go child's ChildConn works unchanged; a Python child wraps the
+// handle in a PipeConnection (not tested here: no Windows CPython; a
+// child doing PipeConnection's system calls is):
+//
+//	from multiprocessing.connection import PipeConnection
+//	conn = PipeConnection(int(os.environ['MPCONN_FD']))
+//
+// The key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
 // binascii.unhexlify); Python code that authenticates with the process's
 // key needs multiprocessing.current_process().authkey = key.
 //
