@@ -145,11 +145,7 @@ func (h *rawHandshake) handOver() error {
 	t := &sockFile{File: os.NewFile(uintptr(fd), "socket"), network: h.network, laddr: laddr, raddr: h.remote}
 	c := NewConn(t, h.opts)
 	c.network = h.network
-	if h.w > h.r {
-		c.rd.buf = make([]byte, max(firstBufSize, h.w-h.r))
-		c.rd.w = copy(c.rd.buf, h.buf[h.r:h.w])
-	}
-	c.rd.eof = h.eof
+	c.rd.Preload(h.buf[h.r:h.w], h.eof)
 	if len(h.fdq) > 0 {
 		// Into the Conn's queue, at their places relative to the bytes
 		// handed over (which lie before the Conn's own reads).
@@ -272,7 +268,7 @@ func (h *rawHandshake) sendMsgs(ctx context.Context, msgs ...[]byte) error {
 			}
 			if h.c != nil {
 				// The rest goes out first, as an interrupted send's.
-				h.c.wr.pending = append([]byte(nil), b...)
+				h.c.wr.Pending = append([]byte(nil), b...)
 				return h.c.sendMsgs(h.ctx(ctx))
 			}
 		case err != nil:
@@ -529,7 +525,8 @@ func finishConnect(ctx context.Context, f *os.File, remote net.Addr) (net.Conn, 
 	if err != nil {
 		return fail(err)
 	}
-	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(aLongTimeAgo) })
+	// A deadline in the past interrupts the write.
+	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var soerr int
 	werr := rc.Write(func(fd uintptr) bool {
@@ -764,7 +761,7 @@ func (l *Listener) handshakeHere(fd int, remote net.Addr) (a accepted, finished,
 		// are.
 		err := h.handOver()
 		if err == nil && len(h.out) > 0 {
-			h.c.wr.pending, h.out = h.out, nil
+			h.c.wr.Pending, h.out = h.out, nil
 			err = h.c.sendMsgs(h.ctx(ctx))
 		}
 		if err == nil {

@@ -170,63 +170,11 @@ func (c *Conn) lockReadSoon() bool {
 	}
 }
 
-// advanceBudget bounds the bytes one look reads, so that a fast sender
-// cannot keep a waiter reading.
-const advanceBudget = 1 << 20
-
 // advance reads, without blocking, what has arrived towards the next
 // whole message, with the read lock held. It reports whether a receive
 // would now return at once. The bytes stay in the Conn's state exactly as
 // a receive would leave them when interrupted, so framing is kept.
-func (c *Conn) advance() bool {
-	rd := &c.rd
-	read := 0
-	for {
-		if c.ready() {
-			return true
-		}
-		if rd.msgLen < 0 {
-			n, hlen, _ := parseHeader(rd.buf[rd.r:rd.w])
-			if hlen > 0 {
-				if c.maxSize > 0 && n > c.maxSize {
-					return true // the receive fails at once
-				}
-				rd.r += hlen
-				rd.msgLen = n
-				if c.files != nil {
-					c.files.passed(c)
-				}
-				continue
-			}
-		} else if need := rd.msgLen - int64(len(rd.msg)); need > readBufSize/2 && rd.r < rd.w {
-			// A large message: gather it outside the read-ahead buffer,
-			// as a receive does, growing only as bytes arrive.
-			k := min(int64(rd.w-rd.r), need)
-			if rd.msg == nil {
-				rd.msg = make([]byte, 0, min(rd.msgLen, int64(firstChunk)+int64(rd.w-rd.r)))
-			}
-			if int64(cap(rd.msg)-len(rd.msg)) < k {
-				rd.msg = grow(rd.msg, k, rd.msgLen)
-			}
-			rd.msg = append(rd.msg, rd.buf[rd.r:rd.r+int(k)]...)
-			rd.r += int(k)
-			continue
-		}
-		if read >= advanceBudget {
-			return false
-		}
-		before := rd.w - rd.r
-		rd.have = int64(len(rd.msg))
-		if err := c.tryFill(); err != nil {
-			return true // the receive reports it
-		}
-		got := rd.w - rd.r - before
-		if got <= 0 && !rd.eof {
-			return false // nothing more has arrived
-		}
-		read += got
-	}
-}
+func (c *Conn) advance() bool { return c.rd.Advance(c.limit()) }
 
 // waitRegs lists the wait set entries of one object.
 type waitRegs struct {
