@@ -70,6 +70,8 @@ type Conn struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	regs waitRegs // the wait sets watching the Conn
+
 	rlock chan struct{} // held by the goroutine reading; capacity 1
 	rd    readState
 	files fileKeeper    // descriptors received on a Unix socket; nil elsewhere
@@ -233,7 +235,7 @@ func (c *Conn) Close() error {
 		err = c.t.Close()
 		c.closeErr = err
 		// Wait sets holding the Conn report it: its receives now fail.
-		if r := connRegsOf(c); r != nil {
+		if r := c.watchers(); r != nil {
 			r.notify(true)
 		}
 	})

@@ -180,11 +180,13 @@ func (c *Conn) advance() bool { return c.rd.Advance(c.limit()) }
 type waitRegs struct {
 	mu      sync.Mutex
 	entries []*waitEntry
+	n       atomic.Int32 // len(entries), for a look without the lock
 }
 
 func (r *waitRegs) add(e *waitEntry) {
 	r.mu.Lock()
 	r.entries = append(r.entries, e)
+	r.n.Store(int32(len(r.entries)))
 	r.mu.Unlock()
 }
 
@@ -204,6 +206,7 @@ func (r *waitRegs) remove(e *waitEntry) int {
 	if len(r.entries) == 0 {
 		r.entries = nil
 	}
+	r.n.Store(int32(len(r.entries)))
 	return len(r.entries)
 }
 
@@ -221,46 +224,11 @@ func (r *waitRegs) notifyExcept(skip *waitEntry, ready bool) {
 	}
 }
 
-// The wait set entries of Conns live beside the Conns, in a map, so that
-// a receive on a Conn in no set pays one atomic load.
-var (
-	connRegsMu sync.Mutex // serialises adding and deleting map entries
-	connRegs   sync.Map   // *Conn → *waitRegs
-	connRegsN  atomic.Int64
-)
-
-func addConnReg(c *Conn, e *waitEntry) {
-	connRegsMu.Lock()
-	defer connRegsMu.Unlock()
-	v, ok := connRegs.Load(c)
-	if !ok {
-		v = &waitRegs{}
-		connRegs.Store(c, v)
-		connRegsN.Add(1)
-	}
-	v.(*waitRegs).add(e)
-}
-
-func removeConnReg(c *Conn, e *waitEntry) {
-	connRegsMu.Lock()
-	defer connRegsMu.Unlock()
-	v, ok := connRegs.Load(c)
-	if !ok {
-		return
-	}
-	if v.(*waitRegs).remove(e) == 0 {
-		connRegs.Delete(c)
-		connRegsN.Add(-1)
-	}
-}
-
-func connRegsOf(c *Conn) *waitRegs {
-	if connRegsN.Load() == 0 {
+// watchers returns the wait set entries of c, or nil when c is in no wait
+// set: a receive on such a Conn pays one atomic load.
+func (c *Conn) watchers() *waitRegs {
+	if c.regs.n.Load() == 0 {
 		return nil
 	}
-	v, ok := connRegs.Load(c)
-	if !ok {
-		return nil
-	}
-	return v.(*waitRegs)
+	return &c.regs
 }
