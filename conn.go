@@ -56,8 +56,8 @@ type Conn struct {
 	raddr   net.Addr
 	codec   Codec
 	maxSize int64         // 0: no limit
-	maxSend int64         // ConnOptions.MaxSendSize; 0: no limit (peer.go)
-	spin    time.Duration // ConnOptions.ReplySpin; 0: never (spin.go)
+	maxSend int64         // ConnOptions.MaxSendSize; 0: no limit
+	spin    time.Duration // ConnOptions.ReplySpin; 0: never (see awaitReply)
 
 	canRead  bool
 	canWrite bool
@@ -77,10 +77,10 @@ type Conn struct {
 	files fileKeeper    // descriptors received on a Unix socket; nil elsewhere
 	wlock chan struct{} // held by the goroutine writing; capacity 1
 	wr    writeState
-	sq    sendQueue // small messages waiting for wlock (sendqueue.go)
+	sq    sendQueue // small messages waiting for wlock (group commit)
 
 	// replyDue: a message was sent since the last receive, which may
-	// then spin for the reply (spin.go).
+	// then spin for the reply (awaitReply).
 	replyDue atomic.Bool
 
 	// peerProto is the highest pickle protocol seen from the peer, or -1.
@@ -170,8 +170,9 @@ func (o *ConnOptions) maxSize() int64 {
 }
 
 func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOptions) *Conn {
-	// Hook (fdpass_unix.go): a Unix socket is read with recvmsg, so that
-	// descriptors sent along (SendFile) are kept, not dropped by a read.
+	// Where the platform passes descriptors (SendFile), a Unix socket is
+	// read with recvmsg, so that descriptors sent along are kept, not
+	// dropped by a read: fdPassingTransport wraps it.
 	t = fdPassingTransport(t, opts != nil && opts.RefuseFiles)
 	c := &Conn{
 		t:        t,

@@ -1,8 +1,9 @@
 package mpconn
 
 // fileKeeper is the side of a descriptor-passing transport (a Unix
-// socket: fdpass_unix.go) that the receive path informs after each read,
-// so that it keeps only the descriptors the application can still claim.
+// socket, where the platform passes descriptors) that the receive path
+// informs after each read, so that it keeps only the descriptors the
+// application can still claim.
 type fileKeeper interface {
 	// afterRead judges the descriptors that came with the read just made
 	// and closes those that no one can claim any more. inBody: the read

@@ -2,7 +2,7 @@ package mpconn
 
 import "context"
 
-// The Conn side of the authentication handshake (auth.go).
+// The Conn side of the authentication handshake (handshakeConn).
 
 func (c *Conn) sendMsg(ctx context.Context, p []byte) error { return c.SendBytes(ctx, p) }
 

@@ -18,7 +18,7 @@ import (
 type readState struct {
 	msgio.Reader
 
-	fast bool            // the peer answered the last message fast (spin.go)
+	fast bool            // the peer answered the last message fast (awaitReply)
 	now  msgio.RawReader // one non-blocking read through the RawConn
 }
 

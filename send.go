@@ -17,7 +17,7 @@ type writeState struct {
 	many     []byte // frames gathered by SendBytesMany and SendMany
 	manyEnds []int  // where each of them ends
 
-	// pendingWaiter, when not nil, is the queued sender (sendqueue.go)
+	// pendingWaiter, when not nil, is the queued sender (group commit)
 	// whose message Pending finishes: it hears when Pending is written.
 	pendingWaiter *queuedSend
 
