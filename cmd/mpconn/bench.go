@@ -53,7 +53,8 @@ Cases:
                    processes (multiprocessing.managers) on a manager
                    server: mpconn's Go server (mpconn manager serve), with
                    clients of the newest CPython found, vs each CPython's
-                   SyncManager server with its own clients; raw Go has none
+                   SyncManager server with its own clients (3.3+: Python 2
+                   has no multiprocessing.Barrier); raw Go has none
 
 With --json, a row that could not be measured has "value": null, "runs": 0
 and a "note" saying why. A progress line goes to standard error.
@@ -264,6 +265,11 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 		im := &benchImpl{name: name, label: "CPython " + p.Full, py: p}
 		if &pys[i] != bulkPy {
 			im.skip = []string{"bulk_64MiB"}
+		}
+		if !p.AtLeast(3, 3) {
+			// The manager clients need multiprocessing.Barrier and
+			// time.perf_counter (3.3+).
+			im.skip = append(im.skip, "manager_ops")
 		}
 		impls = append(impls, im)
 	}

@@ -406,3 +406,25 @@ func TestBenchImplsBulk64(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchImplsManagerPython2: manager_ops' clients need Python 3, so a
+// Python 2 interpreter measures the other cases but not that one (it used
+// to fail the whole bench, and so the tour, where 2.7 is installed).
+func TestBenchImplsManagerPython2(t *testing.T) {
+	pys := []cpython.Python{{Version: "2.7", Full: "2.7.18", Major: 2, Minor: 7}, {Version: "3.12", Full: "3.12.1", Major: 3, Minor: 12}}
+	var managed, other []string
+	for _, im := range benchImpls(pys) {
+		if im.isGo() || im.pyPeer {
+			continue
+		}
+		if im.runs("manager_ops") {
+			managed = append(managed, im.py.Version)
+		}
+		if im.runs("rtt_bytes_64") {
+			other = append(other, im.py.Version)
+		}
+	}
+	if !reflect.DeepEqual(managed, []string{"3.12"}) || !reflect.DeepEqual(other, []string{"2.7", "3.12"}) {
+		t.Errorf("manager_ops under %v, rtt_bytes_64 under %v; want [3.12] and [2.7 3.12]", managed, other)
+	}
+}
