@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -15,7 +14,8 @@ import (
 // The environment variables StartChild sets in a child process.
 const (
 	// EnvFD names the variable holding the number of the descriptor of
-	// the child's end of the Pipe, such as "3".
+	// the child's end of the Pipe, such as "3"; on Windows, the value of
+	// the inherited pipe handle, in decimal.
 	EnvFD = "MPCONN_FD"
 
 	// EnvAuthKey names the variable holding the authentication key, in
@@ -76,8 +76,19 @@ type Child struct {
 //	from multiprocessing.connection import Connection
 //	conn = Connection(int(os.environ['MPCONN_FD']))
 //
-// On CPython 2.7, import Connection from _multiprocessing instead. The
-// key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
+// On CPython 2.7, import Connection from _multiprocessing instead.
+//
+// On Windows the Pipe is a named pipe, as CPython's Pipe() there, and the
+// child inherits its end as a handle (listed in
+// cmd.SysProcAttr.AdditionalInheritedHandles) whose value MPCONN_FD
+// holds. A Go child's ChildConn works unchanged; a Python child wraps the
+// handle in a PipeConnection (not tested here: no Windows CPython; a
+// child doing PipeConnection's system calls is):
+//
+//	from multiprocessing.connection import PipeConnection
+//	conn = PipeConnection(int(os.environ['MPCONN_FD']))
+//
+// The key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
 // binascii.unhexlify); Python code that authenticates with the process's
 // key needs multiprocessing.current_process().authkey = key.
 //
@@ -105,32 +116,16 @@ func StartChild(cmd *exec.Cmd, opts *ChildOptions) (*Child, *Conn, error) {
 	if key == nil {
 		key = AuthKey()
 	}
-	parent, end, err := Pipe(o.Conn)
+	// The Pipe, its child's end made ready for cmd (childend_*.go).
+	parent, fd, release, err := childPipe(cmd, o.Conn)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer release()
 	parent.adaptToChild(cmd, o.Conn)
-	f, err := end.File()
-	end.Close()
-	if err == nil {
-		// Blocking, as the child expects (Python's Connection does not
-		// handle EAGAIN). O_NONBLOCK belongs to the open socket, which
-		// only the child shares now that end is closed.
-		err = setBlocking(f)
-	}
-	if err != nil {
-		if f != nil {
-			f.Close()
-		}
-		parent.Close()
-		return nil, nil, err
-	}
-	defer f.Close()
-	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	fd := 2 + len(cmd.ExtraFiles)
 	env := cmd.Environ()
 	cmd.Env = append(env[:len(env):len(env)],
-		EnvFD+"="+strconv.Itoa(fd),
+		EnvFD+"="+fd,
 		EnvAuthKey+"="+hex.EncodeToString(key))
 	if err := cmd.Start(); err != nil {
 		parent.Close()
@@ -212,15 +207,10 @@ func ChildConn(opts *ConnOptions) (*Conn, error) {
 	if s == "" {
 		return nil, errors.New("mpconn: ChildConn: " + EnvFD + " is not set: the process was not started by StartChild")
 	}
-	fd, err := strconv.Atoi(s)
-	if err != nil || fd < 0 {
-		return nil, fmt.Errorf("mpconn: ChildConn: bad %s=%q", EnvFD, s)
-	}
-	c, err := FDConn(fd, opts)
+	c, err := childConn(s, opts)
 	if err != nil {
 		return nil, err
 	}
-	closeFD(fd)
 	os.Unsetenv(EnvFD)
 	return c, nil
 }

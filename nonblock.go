@@ -21,6 +21,11 @@ var ErrWouldBlock = msgio.ErrWouldBlock
 // TryRecvBytes receives the next message if a whole one can be had without
 // blocking, and returns ErrWouldBlock otherwise. Bytes of a message that
 // has only partly arrived are kept for the next receive.
+//
+// On a named pipe (Windows), which has no descriptor to read without
+// waiting, TryRecvBytes starts a read and cancels it if no message has
+// arrived within a millisecond; a message that has arrived is taken
+// whole.
 func (c *Conn) TryRecvBytes() ([]byte, error) {
 	if c.closed.Load() {
 		return nil, c.opError("recv", net.ErrClosed)
@@ -46,6 +51,13 @@ func (c *Conn) TryRecvBytes() ([]byte, error) {
 // written before the next message (or by [Conn.Flush]), and TrySendBytes
 // returns an error wrapping ErrWouldBlock that says so; the message will
 // arrive whole.
+//
+// On a named pipe (Windows) a message is sent whole or not at all: the
+// write is started and cancelled if it does not complete at once. A
+// message is taken at once only if it fits in the room left in the
+// pipe's buffer (8 KiB, less what the peer has not read) or a read
+// waiting on the other end takes it, so a larger one gives ErrWouldBlock
+// unless the peer is receiving.
 func (c *Conn) TrySendBytes(p []byte) error {
 	if err := c.canSend(); err != nil {
 		return err
@@ -59,6 +71,9 @@ func (c *Conn) TrySendBytes(p []byte) error {
 		return ErrWouldBlock // another goroutine is sending
 	}
 	defer func() { <-c.wlock }()
+	if ts := c.msgTrySender(); ts != nil {
+		return c.trySendMsg(ts, p) // a named pipe (Windows)
+	}
 	w := &c.wr
 	if w.Pending != nil {
 		n, err := c.writeNonblock(w.Pending)

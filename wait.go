@@ -45,7 +45,8 @@ func (*Child) waitable()    {}
 // until that receive is over.
 //
 // A closed Conn or Listener, a Conn that cannot receive, and a Conn
-// without a descriptor (over TLS, say) are errors. For repeated waits on
+// without a descriptor (over TLS, say; a named pipe on Windows is fine)
+// are errors. For repeated waits on
 // many objects use a [WaitSet]: Wait costs time in proportion to len(objs)
 // on every call.
 func Wait(ctx context.Context, timeout time.Duration, objs ...Waitable) ([]Waitable, error) {
@@ -99,7 +100,7 @@ func checkWaitable(o Waitable, op string) error {
 		if !o.canRead {
 			return ErrWriteOnly
 		}
-		if o.raw == nil {
+		if o.raw == nil && o.readyWaiter() == nil {
 			return o.opError(op, fmt.Errorf("connection has no descriptor: %w", errors.ErrUnsupported))
 		}
 	case *Listener:

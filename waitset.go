@@ -27,6 +27,14 @@ import (
 // longer reports its descriptor as readable. Other systems use a portable
 // fallback whose Wait looks at every object in turn.
 //
+// On Windows a named-pipe Conn has no descriptor a poller could watch:
+// the set watches it with a goroutine of its own, which keeps a read
+// pending on the pipe (what it reads stays with the Conn for the next
+// receive) and reports the Conn when the read completes. A message is
+// therefore reported once that goroutine has seen it: a zero-timeout
+// Wait right after the peer's send may not report it yet, a blocking
+// Wait does. Remove and Close end the goroutine.
+//
 // A WaitSet is safe for concurrent use. Calls to Wait are served one at a
 // time: a Wait that finds another in progress waits for its turn within
 // its own timeout (a zero timeout returns nothing at once). Add and
@@ -51,7 +59,10 @@ type WaitSet struct {
 	closed  atomic.Bool
 	scratch []uint32
 	cands   []candidate
-	ready   []*waitEntry
+	// reported lists the entries whose waiters (Conns without a
+	// descriptor: named pipes on Windows) found them readable.
+	reported []*waitEntry
+	ready    []*waitEntry
 }
 
 // waitEntry is one object's membership in one WaitSet.
@@ -65,6 +76,8 @@ type waitEntry struct {
 	removed    bool        // set.mu
 	prev, next *waitEntry  // set.mu
 	mark       uint64      // set.mu: the last round that took it
+
+	w *connWaiter // watches a Conn that has no descriptor, or nil
 }
 
 type candidate struct {
@@ -102,7 +115,8 @@ func (s *WaitSet) closedError(op string) error {
 }
 
 // Add adds obj to the set. A Conn must be open, able to receive and have a
-// descriptor (a Conn over TLS cannot be added); a Listener must be open.
+// descriptor (a Conn over TLS cannot be added; a named pipe on Windows
+// can); a Listener must be open.
 // An object can be in several sets at once, but in a set only once.
 // Messages a Conn already holds in its buffer count: Add reports the Conn
 // ready at the next Wait.
@@ -127,6 +141,11 @@ func (s *WaitSet) Add(obj Waitable) error {
 	s.nextID++
 	s.byObj[obj] = e
 	s.byID[e.id] = e
+	if c, ok := obj.(*Conn); ok {
+		if rw := c.readyWaiter(); rw != nil {
+			e.w = s.startWaiter(e, rw)
+		}
+	}
 	s.mu.Unlock()
 
 	s.addRegs(e)
@@ -192,6 +211,9 @@ func (s *WaitSet) drop(e *waitEntry) {
 		delete(s.byID, e.id)
 	}
 	s.mu.Unlock()
+	if e.w != nil {
+		e.w.stop()
+	}
 	s.removeRegs(e)
 }
 
@@ -287,6 +309,14 @@ func (s *WaitSet) look(ids []uint32) []Waitable {
 		e.mark = s.round
 		cands = append(cands, candidate{e, true})
 	}
+	for _, e := range s.reported {
+		if !e.removed && e.mark != s.round {
+			e.mark = s.round
+			cands = append(cands, candidate{e, true})
+		}
+	}
+	clear(s.reported)
+	s.reported = s.reported[:0]
 	for e := s.head; e != nil; e = e.next {
 		if e.mark != s.round {
 			e.mark = s.round
@@ -399,8 +429,12 @@ func (s *WaitSet) checkConn(e *waitEntry, c *Conn, kernel bool) bool {
 	return ready
 }
 
-// rearm makes the poller report e's descriptor again.
+// rearm makes the poller (or e's waiter) report e's descriptor again.
 func (s *WaitSet) rearm(e *waitEntry) {
+	if e.w != nil {
+		e.w.again()
+		return
+	}
 	s.withFD(e.obj, func(fd uintptr) error { return s.p.Rearm(fd, e.id) })
 }
 
@@ -513,8 +547,13 @@ func (s *WaitSet) Close() error {
 		entries = append(entries, e)
 	}
 	s.byObj, s.byID = nil, nil
+	clear(s.reported)
+	s.reported = nil
 	s.mu.Unlock()
 	for _, e := range entries {
+		if e.w != nil {
+			e.w.stop()
+		}
 		s.removeRegs(e)
 	}
 	return s.p.Close()

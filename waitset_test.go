@@ -7,67 +7,11 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-func newSet(t testing.TB) *WaitSet {
-	t.Helper()
-	s, err := NewWaitSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func TestWaitSetAddRemove(t *testing.T) {
-	ctx := testCtx(t)
-	s := newSet(t)
-	a, b := pipePair(t)
-	c, d := pipePair(t)
-	for _, x := range []*Conn{b, d} {
-		if err := s.Add(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Add(b); err == nil {
-		t.Error("added twice")
-	}
-	if s.Len() != 2 {
-		t.Errorf("Len %d", s.Len())
-	}
-	a.SendBytes(ctx, []byte("1"))
-	c.SendBytes(ctx, []byte("2"))
-	got, err := s.Wait(ctx, -1)
-	if err == nil && len(got) == 1 {
-		// d's message may not have been reported yet.
-		got, err = s.Wait(ctx, -1)
-	}
-	wantReady(t, got, err, b, d)
-	if err := s.Remove(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Remove(b); !errors.Is(err, errNotInSet) {
-		t.Errorf("second remove: %v", err)
-	}
-	got, err = s.Wait(ctx, 0)
-	wantReady(t, got, err, d)
-	// Added again, it comes last, and its buffered or waiting message
-	// is seen at once.
-	if err := s.Add(b); err != nil {
-		t.Fatal(err)
-	}
-	got, err = s.Wait(ctx, 0)
-	wantReady(t, got, err, d, b)
-	if s.Len() != 2 {
-		t.Errorf("Len %d", s.Len())
-	}
-}
 
 // A Conn added with messages already in its buffer is ready although its
 // socket is empty.
@@ -174,73 +118,6 @@ func mergeReady(all []*Conn, got, more []Waitable) []Waitable {
 	return out
 }
 
-func TestWaitSetClose(t *testing.T) {
-	ctx := testCtx(t)
-	s, err := NewWaitSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := pipePair(t)
-	if err := s.Add(b); err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := s.Wait(ctx, -1)
-		errc <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("blocked Wait: %v", err)
-	}
-	if _, err := s.Wait(ctx, 0); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Wait after Close: %v", err)
-	}
-	if err := s.Add(a); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Add after Close: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	// The Conn is untouched and in no set any more.
-	a.SendBytes(ctx, []byte("x"))
-	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "x" {
-		t.Fatal(m, err)
-	}
-	if b.watchers() != nil {
-		t.Error("the Conn still knows the closed set")
-	}
-}
-
-// A Conn closed while in the set is ready (its receives fail at once) once
-// the set notices; the set's Wait itself keeps working.
-func TestWaitSetClosedMember(t *testing.T) {
-	ctx := testCtx(t)
-	s := newSet(t)
-	a, b := pipePair(t)
-	c, d := pipePair(t)
-	s.Add(b)
-	s.Add(d)
-	a.SendBytes(ctx, []byte("x"))
-	got, err := s.Wait(ctx, -1)
-	wantReady(t, got, err, b)
-	b.Close()
-	c.SendBytes(ctx, []byte("y"))
-	got, err = s.Wait(ctx, -1)
-	wantReady(t, got, err, b, d)
-	if _, err := b.RecvBytes(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Fatal(err)
-	}
-	if err := s.Remove(b); err != nil {
-		t.Fatal(err)
-	}
-	got, err = s.Wait(ctx, 0)
-	wantReady(t, got, err, d)
-}
-
 // A receive in another goroutine takes a message while the set waits;
 // the second message of the same read stays buffered, and the set is
 // told about it.
@@ -313,78 +190,6 @@ func TestWaitSetTwoSets(t *testing.T) {
 	a.SendBytes(ctx, nil)
 	got, err = s2.Wait(ctx, -1)
 	wantReady(t, got, err, b)
-}
-
-// Waits from several goroutines take turns and all return.
-func TestWaitSetConcurrentWaits(t *testing.T) {
-	ctx := testCtx(t)
-	s := newSet(t)
-	a, b := pipePair(t)
-	s.Add(b)
-	a.SendBytes(ctx, nil)
-	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := s.Wait(ctx, -1)
-			if err != nil || len(got) != 1 {
-				t.Errorf("%v %v", got, err)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-func TestWaitSetAddErrors(t *testing.T) {
-	s := newSet(t)
-	a, _ := pipePair(t)
-	a.Close()
-	if err := s.Add(a); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("closed conn: %v", err)
-	}
-	x, y := net.Pipe()
-	defer y.Close()
-	nc := NewConn(x, nil)
-	defer nc.Close()
-	if err := s.Add(nc); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("no descriptor: %v", err)
-	}
-	if err := s.Add(nil); err == nil {
-		t.Error("nil added")
-	}
-	if s.Len() != 0 {
-		t.Errorf("Len %d after failed adds", s.Len())
-	}
-}
-
-// A listener in a set becomes ready from the accept loop's goroutine,
-// waking a Wait blocked in the poller.
-func TestWaitSetListenerWakes(t *testing.T) {
-	ctx := testCtx(t)
-	l, err := Listen("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	s := newSet(t)
-	s.Add(l)
-	dialed := make(chan *Conn, 1)
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		c, _ := Dial(ctx, l.Address(), nil)
-		dialed <- c
-	}()
-	defer func() {
-		if c := <-dialed; c != nil {
-			c.Close()
-		}
-	}()
-	got, err := s.Wait(ctx, -1)
-	wantReady(t, got, err, l)
-	l.Close()
-	got, err = s.Wait(ctx, 0)
-	wantReady(t, got, err, l) // closed: Accept returns at once
 }
 
 // raiseFileLimit raises the soft limit on open files to at least n, or
@@ -481,62 +286,5 @@ func TestWaitSetStress(t *testing.T) {
 	wg.Wait()
 	if s.Len() != 0 {
 		t.Fatalf("%d left in the set", s.Len())
-	}
-}
-
-// A Wait that finds another in progress waits its turn only within its
-// own timeout.
-func TestWaitSetWaitWhileWaiting(t *testing.T) {
-	ctx := testCtx(t)
-	s := newSet(t)
-	a, b := pipePair(t)
-	s.Add(b)
-	cctx, cancel := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := s.Wait(cctx, -1)
-		errc <- err
-	}()
-	// Whether or not the first Wait has started, these return nothing.
-	got, err := s.Wait(ctx, 0)
-	wantReady(t, got, err)
-	got, err = s.Wait(ctx, 10*time.Millisecond)
-	wantReady(t, got, err)
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	a.SendBytes(ctx, nil)
-	got, err = s.Wait(ctx, -1)
-	wantReady(t, got, err, b)
-}
-
-// A Conn closed while in a set is reported ready: its receives fail at
-// once with net.ErrClosed.
-func TestWaitSetReportsClosedConn(t *testing.T) {
-	ctx := testCtx(t)
-	s, err := NewWaitSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	a, _ := pipePair(t)
-	if err := s.Add(a); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.Wait(ctx, 0); err != nil || len(got) != 0 {
-		t.Fatalf("before Close: %v %v", got, err)
-	}
-	done := make(chan []Waitable, 1)
-	go func() {
-		got, err := s.Wait(ctx, -1)
-		if err != nil {
-			t.Error(err)
-		}
-		done <- got
-	}()
-	a.Close()
-	if got := <-done; len(got) != 1 || got[0] != Waitable(a) {
-		t.Fatalf("after Close: %v", got)
 	}
 }

@@ -387,3 +387,64 @@ func (e *writeError) Unwrap() error { return e.err }
 
 // Is makes a write to a closed pipe match syscall.EPIPE.
 func (e *writeError) Is(target error) bool { return e.epipe && target == syscall.EPIPE }
+
+// TryWriteMsg sends p as one message if the pipe takes it at once, and
+// reports whether it did. It never waits for room: a write that does not
+// complete at once is cancelled, and then nothing of p was sent (sent is
+// false, err nil). A message larger than the room left in the pipe's
+// buffer (8 KiB for the pipes of this package, less what the reader has
+// not read) is never taken at once, unless a read waiting on the other
+// end takes it. Another goroutine's send in progress counts as no room.
+func (c *Conn) TryWriteMsg(p []byte) (sent bool, err error) {
+	if uint64(len(p)) > MaxMessage {
+		return false, ErrMessageTooBig
+	}
+	if err := c.fd.acquire(); err != nil {
+		return false, err
+	}
+	defer c.fd.release()
+	select {
+	case c.wlock <- struct{}{}:
+	default:
+		return false, nil
+	}
+	defer func() { <-c.wlock }()
+	if c.werr != nil {
+		return false, c.werr
+	}
+	buf := p
+	if len(p) == 0 {
+		buf = emptyBuf
+	}
+	op := c.wop
+	op.reset(buf)
+	err = writeFile(c.fd.h, &buf[0], uint32(len(p)), &op.ov)
+	if !queued(err) {
+		op.buf = nil
+		return false, writeErr(err)
+	}
+	// Done at once: only its packet is to come. Pending: cancel it.
+	ctx := context.Background()
+	if err == windows.ERROR_IO_PENDING {
+		ctx = cancelledCtx
+	}
+	cancelled := c.fd.wait(ctx, c.fd.h, op)
+	op.buf = nil
+	err = op.err
+	switch {
+	case err == nil && int(op.n) == len(p):
+		return true, nil
+	case aborted(err) && cancelled == errClosed:
+		return false, cancelled
+	case aborted(err) && cancelled != nil && op.n == 0:
+		return false, nil
+	case aborted(err) && cancelled != nil:
+		c.werr = fmt.Errorf("npipe: a cancelled send cut a %d-byte message after %d bytes: %w", len(p), op.n, io.ErrShortWrite)
+		return false, c.werr
+	case err == nil:
+		c.werr = fmt.Errorf("npipe: WriteFile wrote %d of %d bytes: %w", op.n, len(p), io.ErrShortWrite)
+		return false, c.werr
+	default:
+		return false, writeErr(err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Stream struct {
 	hdr  []byte // what is left of the header of msg
 	msg  []byte // what is left of the message being read
 	rerr error  // a receive error to return once hdr is read
+	// pend tells WaitReadable, which may run beside Read, that hdr, msg
+	// or rerr hold something for the next Read.
+	pend atomic.Bool
 
 	wd    *deadline
 	wpend []byte // the frame being written: header and payload so far
@@ -52,9 +56,11 @@ func (s *Stream) SetMaxMessage(max int64) { s.max = max }
 
 // WaitReadable waits until a message, or the end of the pipe, is ready,
 // or ctx ends (see Conn.WaitReadable). A message partly read counts as
-// ready.
+// ready. Unlike Read it may be called while another goroutine reads (a
+// wait set watching the Stream does): it then waits for that read to end
+// and reports what is left after it.
 func (s *Stream) WaitReadable(ctx context.Context) error {
-	if len(s.hdr) > 0 || len(s.msg) > 0 || s.rerr != nil {
+	if s.pend.Load() {
 		return nil
 	}
 	return s.c.WaitReadable(ctx)
@@ -111,6 +117,7 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if len(s.msg) == 0 {
 		s.msg = nil
 	}
+	s.pend.Store(len(s.hdr) > 0 || len(s.msg) > 0 || s.rerr != nil)
 	return n + k, nil
 }
 
@@ -148,7 +155,46 @@ func frameSize(b []byte) (hlen int, n int64, err error) {
 }
 
 // Write parses frames from p and sends each whole one as a message.
-func (s *Stream) Write(p []byte) (int, error) {
+func (s *Stream) Write(p []byte) (int, error) { return s.write(p, false) }
+
+// TryWrite is Write without waiting: it stops at the first message the
+// pipe does not take at once (see Conn.TryWriteMsg) and returns what it
+// consumed of p, with a nil error. Nothing of that message's frame is
+// consumed, so writing the rest of p again continues where it stopped.
+func (s *Stream) TryWrite(p []byte) (int, error) {
+	n, err := s.write(p, true)
+	if err == errWouldBlock {
+		err = nil
+	}
+	return n, err
+}
+
+// TrySendMsg sends p as one message if the pipe takes it at once (see
+// Conn.TryWriteMsg), bypassing the framing: it is for a writer with no
+// frame half written (it fails otherwise).
+func (s *Stream) TrySendMsg(p []byte) (sent bool, err error) {
+	if len(s.wpend) > 0 {
+		return false, errors.New("npipe: TrySendMsg with a frame half written")
+	}
+	return s.c.TryWriteMsg(p)
+}
+
+var errWouldBlock = errors.New("npipe: the pipe has no room now")
+
+// send sends one message; with try, only if the pipe takes it at once
+// (errWouldBlock if not).
+func (s *Stream) send(msg []byte, try bool) error {
+	if !try {
+		return s.c.WriteMsg(s.wd.ctx(), msg)
+	}
+	sent, err := s.c.TryWriteMsg(msg)
+	if err == nil && !sent {
+		err = errWouldBlock
+	}
+	return err
+}
+
+func (s *Stream) write(p []byte, try bool) (int, error) {
 	done := 0
 	for done < len(p) {
 		if len(s.wpend) == 0 {
@@ -159,7 +205,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 			}
 			if hlen > 0 && int64(len(p)-done-hlen) >= n {
 				end := done + hlen + int(n)
-				if err := s.c.WriteMsg(s.wd.ctx(), p[done+hlen:end]); err != nil {
+				if err := s.send(p[done+hlen:end], try); err != nil {
 					return done, err
 				}
 				done = end
@@ -194,7 +240,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 				continue
 			}
 			// A header of an empty message: the frame is whole.
-			if err := s.c.WriteMsg(s.wd.ctx(), nil); err != nil {
+			if err := s.send(nil, try); err != nil {
 				s.wpend = s.wpend[:len(s.wpend)-len(chunk)]
 				return done - len(chunk), err
 			}
@@ -205,7 +251,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if len(s.wpend) > hlen {
 			msg = append(s.wpend[hlen:len(s.wpend):len(s.wpend)], chunk...)
 		}
-		if err := s.c.WriteMsg(s.wd.ctx(), msg); err != nil {
+		if err := s.send(msg, try); err != nil {
 			return done, err
 		}
 		s.wpend = s.wpend[:0]
