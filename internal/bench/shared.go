@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -37,7 +37,7 @@ const benchPoolWarm = 6
 // benchPageStride is how far apart the bytes the peers read are.
 const benchPageStride = 4096
 
-func benchShared(ctx context.Context, out output, role, impl string, dur, warm time.Duration) error {
+func benchShared(ctx context.Context, stdout io.Writer, role, impl string, dur, warm time.Duration) error {
 	c, err := mpconn.FDConn(3, nil)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func benchShared(ctx context.Context, out output, role, impl string, dur, warm t
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out.stdout, "result %d %d\n", n, el.Nanoseconds())
+	fmt.Fprintf(stdout, "result %d %d\n", n, el.Nanoseconds())
 	return nil
 }
 
