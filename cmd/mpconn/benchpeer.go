@@ -242,7 +242,7 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 		}
 		return benchManagerServe(ctx, addr)
 	}
-	if impl == "shared" || impl == "shared-py" {
+	if impl == "shared" || impl == "shared-inplace" || impl == "shared-py" {
 		return benchShared(ctx, out, role, impl, dur, warm)
 	}
 	if role == "peer" && impl == "many" {

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package managers
+
+import "github.com/mpconn/mpconn"
+
+// eventLoop exists on Linux only (loop_linux.go): elsewhere each
+// connection is served by a goroutine of its own.
+type eventLoop struct{}
+
+// adopt reports that there is no event loop to take conn.
+func (s *Server) adopt(conn *mpconn.Conn, caller string) bool { return false }
