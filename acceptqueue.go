@@ -59,19 +59,6 @@ func (q *acceptQueue) push(a accepted, done <-chan struct{}) bool {
 	}
 }
 
-// tryPush adds a result if the queue has room and is open, without
-// waiting.
-func (q *acceptQueue) tryPush(a accepted) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed || len(q.items) >= maxQueued {
-		return false
-	}
-	q.items = append(q.items, a)
-	q.signal()
-	return true
-}
-
 // pop takes the oldest result, waiting until there is one, ctx is done
 // (ctx's error) or the queue is closed (ok false).
 func (q *acceptQueue) pop(ctx context.Context) (a accepted, ok bool, err error) {

@@ -466,11 +466,6 @@ const (
 	stepVerdict            // receive the client's verdict
 )
 
-// errMoveOn is what a receive returns, with nothing consumed, when the
-// connection is not ready and the handshake should go on elsewhere
-// (rawHandshake with moveOn set). serverAuth.run can then be called again.
-var errMoveOn = errors.New("mpconn: handshake: go on in the background")
-
 // run runs the steps from where the last run stopped.
 func (s *serverAuth) run(ctx context.Context, c handshakeConn) error {
 	for {

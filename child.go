@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // The environment variables StartChild sets in a child process.
@@ -47,9 +46,9 @@ type Child struct {
 	waitErr  error
 	exited   atomic.Bool
 
-	exitMu sync.Mutex
-	exitF  *os.File // the pidfd on Linux, closed once waited for
-	exitRC syscall.RawConn
+	exitMu    sync.Mutex
+	exitF     *os.File // the pidfd on Linux, closed once waited for
+	exitWatch          // the exit's descriptor, where there is one (childexit_*.go)
 }
 
 // StartChild starts cmd with one end of a new duplex [Pipe] and returns

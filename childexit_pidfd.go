@@ -58,3 +58,9 @@ func (ch *Child) pollExit() bool {
 	})
 	return exited
 }
+
+// exitWatch holds the descriptor that becomes readable when the process
+// exits, for the wait sets.
+type exitWatch struct {
+	exitRC syscall.RawConn
+}

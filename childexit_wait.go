@@ -8,6 +8,11 @@ import "syscall"
 // waits for the process, and wait sets learn of its exit from it.
 func (ch *Child) watchExit() bool { return false }
 
-func (ch *Child) exitConn() syscall.RawConn { return nil }
+func (ch *Child) exitConn() syscall.RawConn { return ch.exitWatch.conn() }
 
 func (ch *Child) pollExit() bool { return false }
+
+// exitWatch is empty: no descriptor tells of the exit.
+type exitWatch struct{}
+
+func (exitWatch) conn() syscall.RawConn { return nil }

@@ -23,6 +23,15 @@ var ErrNoFile = errors.New("mpconn: no file descriptor came with the next byte o
 // The descriptor travels as one byte between messages, not as a message:
 // the receiver must call RecvFile exactly when the protocol says a file
 // comes next, as with CPython's send_handle and recv_handle.
+//
+// On Windows, as CPython's send_handle there, the file's handle travels
+// as a message: a pickled multiprocessing.reduction.DupHandle, over any
+// Conn. The handle is duplicated into the receiving process when a named
+// pipe tells which it is (a pipe from Listen or Dial), and otherwise
+// into this one, for the receiver to take from here (DuplicateHandle
+// with DUPLICATE_CLOSE_SOURCE, asking for the access the handle has); a
+// handle nobody takes stays open in this process. A CPython receiver
+// takes it with recv_handle(conn), which returns the handle.
 func (c *Conn) SendFile(ctx context.Context, f *os.File) error {
 	return c.SendFiles(ctx, f)
 }
@@ -49,6 +58,16 @@ func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
 //
 // The value of the byte that carries the descriptors is not checked:
 // CPython 2.7 sends an arbitrary one.
+//
+// On Windows RecvFile receives the next message, which must be a pickled
+// multiprocessing.reduction.DupHandle (what SendFile and CPython's
+// send_handle send there); any other message is consumed and RecvFile
+// returns an error wrapping [ErrNoFile]. The DupHandle names a handle made
+// for this process or one to take from the sender's process; a DupHandle
+// naming a third process is refused when a named pipe tells who the peer
+// is, but otherwise the peer is trusted, as CPython trusts it. (CPython's
+// send_handle passes DUPLICATE_SAME_ACCESS where the access belongs,
+// CPython issue gh-82369, so a handle it sends has that access mask.)
 func (c *Conn) RecvFile(ctx context.Context) (*os.File, error) {
 	files, err := c.RecvFiles(ctx)
 	if err != nil {

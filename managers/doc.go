@@ -33,6 +33,13 @@
 // calls (Queue.get, Lock.acquire, Event.wait, Condition.wait, Barrier.wait)
 // block only the connection they came on.
 //
+// On Linux the Server serves method calls from one event loop (epoll): a
+// request is read with one system call and answered with one, and calls
+// that cannot wait (a dict's, a Queue.put, a Queue.get with an item there)
+// run on the loop itself. Calls that would wait, Condition and Barrier
+// calls, and the methods of Go-registered typeids run on a goroutine of
+// their own, as on other systems every connection does.
+//
 // # Protocol
 //
 // Each request is a pickled (id or None, method name, args, kwargs) over an

@@ -63,6 +63,12 @@ type Server struct {
 	conns   map[*mpconn.Conn]struct{}
 	local   map[string]*entry // objects with no reference left but a stored proxy (pin.go)
 	nconn   uint64
+
+	// The event loop serving method calls (loop_linux.go); none elsewhere.
+	//lint:ignore U1000 used on Linux only
+	loopOnce sync.Once
+	//lint:ignore U1000 used on Linux only
+	loop *eventLoop
 }
 
 // entry is one shared object.
@@ -168,14 +174,19 @@ func (s *Server) Serve(ctx context.Context, l *mpconn.Listener) error {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			defer func() { <-s.slots }()
+			adopted := false
+			defer func() {
+				if !adopted {
+					<-s.slots
+				}
+			}()
 			defer func() {
 				s.mu.Lock()
 				delete(s.conns, conn)
 				s.mu.Unlock()
 				conn.Close()
 			}()
-			s.handle(conn, caller)
+			adopted = s.handle(conn, caller)
 		}()
 	}
 }
@@ -276,22 +287,29 @@ func traceback(where string, e *Exception) string {
 // send pickles and sends a reply; a result that cannot be pickled gives
 // '#UNSERIALIZABLE', as in CPython.
 func (s *Server) send(conn *mpconn.Conn, proto int, kind string, v any) error {
+	msg, err := s.appendReply(nil, proto, kind, v)
+	if err != nil {
+		return err
+	}
+	// (No context: Close unblocks the connections by closing them, and a
+	// cancellable context costs each call a registration.)
+	return conn.SendBytes(context.Background(), msg)
+}
+
+// appendReply appends the pickle of a reply to dst; a result that cannot
+// be pickled gives '#UNSERIALIZABLE', as in CPython.
+func (s *Server) appendReply(dst []byte, proto int, kind string, v any) ([]byte, error) {
 	if text, ok := v.(string); ok && proto == 2 && kind != "#RETURN" {
 		// Protocol 2 requests come from Python 2, whose client asserts
 		// the text of a traceback is a str (a byte string there).
 		v = pickle.ByteString(text)
 	}
-	msg, err := pickle.MarshalProtocol(pickle.Tuple{kind, v}, proto)
+	msg, err := pickle.AppendMarshal(dst, pickle.Tuple{kind, v}, proto)
 	if err != nil {
-		msg, err = pickle.MarshalProtocol(pickle.Tuple{"#UNSERIALIZABLE",
+		msg, err = pickle.AppendMarshal(dst, pickle.Tuple{"#UNSERIALIZABLE",
 			traceback("send", NewException("_pickle", "PicklingError", err.Error()))}, proto)
-		if err != nil {
-			return err
-		}
 	}
-	// (No context: Close unblocks the connections by closing them, and a
-	// cancellable context costs each call a registration.)
-	return conn.SendBytes(context.Background(), msg)
+	return msg, err
 }
 
 var publicMethods = map[string]bool{
@@ -300,11 +318,13 @@ var publicMethods = map[string]bool{
 }
 
 // handle serves one connection: one control request, or, after
-// accept_connection, method calls.
-func (s *Server) handle(conn *mpconn.Conn, caller string) {
+// accept_connection, method calls. It reports whether the event loop took
+// the connection over (loop.go): the loop then has its own copy of the
+// descriptor and the connection's slot, and conn may be closed.
+func (s *Server) handle(conn *mpconn.Conn, caller string) (adopted bool) {
 	msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
 	if err != nil {
-		return
+		return false
 	}
 	req, exc := s.parseRequest(msg)
 	if exc == nil && !publicMethods[req.method] {
@@ -312,14 +332,17 @@ func (s *Server) handle(conn *mpconn.Conn, caller string) {
 	}
 	if exc != nil {
 		s.send(conn, req.proto, "#TRACEBACK", traceback("handle_request", exc))
-		return
+		return false
 	}
 	if req.method == "accept_connection" {
 		if s.send(conn, req.proto, "#RETURN", nil) != nil {
-			return
+			return false
+		}
+		if s.adopt(conn, caller) {
+			return true
 		}
 		s.serveClient(conn, caller)
-		return
+		return false
 	}
 	res, err := s.control(req)
 	if err != nil {
@@ -328,12 +351,13 @@ func (s *Server) handle(conn *mpconn.Conn, caller string) {
 			e = NewException("builtins", "RuntimeError", err.Error())
 		}
 		s.send(conn, req.proto, "#TRACEBACK", traceback(req.method, e))
-		return
+		return false
 	}
 	s.send(conn, req.proto, "#RETURN", res)
 	if req.method == "shutdown" {
 		s.cancel()
 	}
+	return false
 }
 
 // control runs a control request.
@@ -601,48 +625,75 @@ func (s *Server) replyProto(msg []byte) int {
 
 // serveOne runs one method call and returns the reply's kind and value.
 func (s *Server) serveOne(msg []byte, caller string) (string, any) {
+	p, kind, res := s.prepare(msg, caller)
+	if p == nil {
+		return kind, res
+	}
+	return s.exec(s.ctx, p)
+}
+
+// methodCall is a method call ready to run.
+type methodCall struct {
+	e    *entry
+	call Call
+}
+
+// prepare parses a method call and finds its object. When the request is
+// answered without calling a method (a malformed request, an unknown
+// object or method, a fallback), p is nil and kind and res are the reply.
+func (s *Server) prepare(msg []byte, caller string) (p *methodCall, kind string, res any) {
 	req, exc := s.parseRequest(msg)
 	if exc != nil {
-		return "#TRACEBACK", traceback("serve_client", exc)
+		return nil, "#TRACEBACK", traceback("serve_client", exc)
 	}
 	e, ok := s.lookup(req.ident)
 	if !ok {
-		return "#TRACEBACK", traceback("serve_client", NewException("builtins", "KeyError", req.ident))
+		return nil, "#TRACEBACK", traceback("serve_client", NewException("builtins", "KeyError", req.ident))
 	}
 	s.pinStoredProxies(msg, req.args, req.kwargs)
 	if !e.isExp[req.method] {
 		switch req.method {
 		case "__repr__", "__str__":
 			if r, ok := e.obj.(Reprer); ok {
-				return "#RETURN", r.PyRepr()
+				return nil, "#RETURN", r.PyRepr()
 			}
-			return "#RETURN", "<" + e.typeid + " object>"
+			return nil, "#RETURN", "<" + e.typeid + " object>"
 		case "#GETVALUE":
 			if v, ok := e.obj.(Valuer); ok {
 				val, err := v.GetValue()
 				if err == nil {
-					return "#RETURN", val
+					return nil, "#RETURN", val
 				}
-				return "#TRACEBACK", traceback("fallback_getvalue", asException(err))
+				return nil, "#TRACEBACK", traceback("fallback_getvalue", asException(err))
 			}
-			return "#TRACEBACK", traceback("fallback_getvalue", NewException("_pickle", "PicklingError", "mpconn manager: "+e.typeid+" objects cannot be copied"))
+			return nil, "#TRACEBACK", traceback("fallback_getvalue", NewException("_pickle", "PicklingError", "mpconn manager: "+e.typeid+" objects cannot be copied"))
 		}
-		return "#TRACEBACK", traceback("serve_client",
+		return nil, "#TRACEBACK", traceback("serve_client",
 			NewException("builtins", "AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", strRepr(req.method), e.typeid, exposedRepr(e.exposed))))
 	}
-	call := &Call{Method: req.method, Args: req.args, Kwargs: req.kwargs, Caller: caller}
-	res, err := e.obj.CallMethod(s.ctx, call)
+	return &methodCall{e: e, call: Call{Method: req.method, Args: req.args, Kwargs: req.kwargs, Caller: caller}}, "", nil
+}
+
+// exec runs a prepared method call and returns the reply's kind and
+// value. With an inline context (loop.go), a call that would wait returns
+// errWouldBlock before doing anything.
+func (s *Server) exec(ctx context.Context, p *methodCall) (string, any) {
+	e, method := p.e, p.call.Method
+	res, err := e.obj.CallMethod(ctx, &p.call)
 	if err != nil {
+		if err == errWouldBlock {
+			return "", errWouldBlock
+		}
 		var re *RemoteError
 		if errors.As(err, &re) {
 			return "#TRACEBACK", re.Traceback
 		}
 		return "#ERROR", asException(err)
 	}
-	if typeid := e.m2t[req.method]; typeid != "" {
+	if typeid := e.m2t[method]; typeid != "" {
 		o, ok := res.(Object)
 		if !ok {
-			return "#TRACEBACK", traceback("serve_client", typeError("method %s returned %T, not a shared object", req.method, res))
+			return "#TRACEBACK", traceback("serve_client", typeError("method %s returned %T, not a shared object", method, res))
 		}
 		id, exposed, err := s.create(typeid, nil, pickle.NewDict(), o)
 		if err != nil {

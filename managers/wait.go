@@ -51,11 +51,18 @@ func waitFor(ctx context.Context, mu *sync.Mutex, n *notifier, dl deadline, read
 	}()
 	for !ready() {
 		var tc <-chan time.Time
+		var d time.Duration
 		if !dl.forever {
-			d := time.Until(dl.at)
-			if d <= 0 {
+			if d = time.Until(dl.at); d <= 0 {
 				return false, nil
 			}
+		}
+		if _, inline := ctx.(inlineContext); inline {
+			// The event loop runs this call: it must not wait, and
+			// nothing has changed yet (see inlineSafe).
+			return false, errWouldBlock
+		}
+		if !dl.forever {
 			if timer == nil {
 				timer = time.NewTimer(d)
 			} else {

@@ -36,7 +36,9 @@ Cases:
   bulk_1MiB        one-way 1 MiB messages (GB/s, 10^9 bytes/s)
   bulk_64MiB       one-way 64 MiB messages (GB/s), also through shared
                    memory: "mpconn shared" (package shm, memfd blocks from
-                   a pool passed over the Conn, read in place) and
+                   a pool passed over the Conn, read in place; the sender
+                   copies a prepared payload in), "shared in place" (the
+                   same, the sender writing each payload in the block) and
                    "Go→CPython shm" (a SharedMemory block Go fills and a
                    CPython 3.8+ peer reads in place); of the CPythons, only
                    3.11 (if measured, else the newest) runs it

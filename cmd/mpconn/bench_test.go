@@ -83,7 +83,7 @@ func TestBenchQuickJSON(t *testing.T) {
 	// The SendMany variant runs in the stream cases only; the shared
 	// memory rows (Go to Go, and Go to this CPython) in bulk_64MiB only.
 	variantCases := []string{"stream_bytes_64", "stream_object"}
-	sharedImpls := []string{"mpconn-shared"}
+	sharedImpls := []string{"mpconn-shared", "mpconn-shared-inplace"}
 	if py.AtLeast(3, 8) {
 		sharedImpls = append(sharedImpls, "go-cpython"+py.Version+"-shared")
 	}

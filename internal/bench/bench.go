@@ -181,7 +181,10 @@ func benchImpls(pys []cpython.Python) []*benchImpl {
 	// CPython through a SharedMemory.
 	impls = append(impls, &benchImpl{
 		name: "mpconn-shared", label: "mpconn shared", goRun: "shared",
-		only: []string{"bulk_64MiB"}, variant: true, note: sharedNote,
+		only: []string{"bulk_64MiB"}, variant: true, column: "shared", note: sharedNote,
+	}, &benchImpl{
+		name: "mpconn-shared-inplace", label: "shared in place", goRun: "shared-inplace",
+		only: []string{"bulk_64MiB"}, variant: true, column: "in place", note: sharedInPlaceNote,
 	})
 	if bulkPy != nil && bulkPy.AtLeast(3, 8) {
 		impls = append(impls, &benchImpl{
@@ -393,20 +396,19 @@ func (rep *benchReport) writeTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\n%s: %s\n", bc.name, bc.title)
 		ref := median(rep.rows[ci][0].values)
-		// A variant of mpconn in this case gets a column of its own
+		// Each variant of mpconn in this case gets a column of its own
 		// ratios.
-		vi, vref := -1, math.NaN()
+		var vis []int
 		for ii, im := range rep.impls {
 			if im.variant && im.runs(bc.name) {
-				vi, vref = ii, median(rep.rows[ci][ii].values)
-				break
+				vis = append(vis, ii)
 			}
 		}
-		if vi < 0 {
-			fmt.Fprintf(w, "  %-16s %12s  %-22s %9s  %s\n", "implementation", bc.unit, "runs (min to max)", "mpconn/X", "("+better+")")
-		} else {
-			fmt.Fprintf(w, "  %-16s %12s  %-22s %9s %11s  %s\n", "implementation", bc.unit, "runs (min to max)", "mpconn/X", "variant/X", "("+better+")")
+		header := fmt.Sprintf("  %-16s %12s  %-22s %9s", "implementation", bc.unit, "runs (min to max)", "mpconn/X")
+		for _, vi := range vis {
+			header += fmt.Sprintf(" %11s", rep.impls[vi].columnName()+"/X")
 		}
+		printRow(w, "%s  %s", header, "("+better+")")
 		for ii, im := range rep.impls {
 			if !im.runs(bc.name) {
 				continue
@@ -425,27 +427,28 @@ func (rep *benchReport) writeTable(w io.Writer) {
 				ratio = fmt.Sprintf("%.2f", q)
 				verdict = speedWord(q, bc.lower)
 			}
-			if vi < 0 {
-				printRow(w, "  %-16s %12s  %-22s %9s  %s", im.label, formatValue(m), spread, ratio, verdict)
-				continue
-			}
-			vratio := ""
-			if ii != vi && !im.variant && !math.IsNaN(vref) {
-				q := vref / m
-				vratio = fmt.Sprintf("%.2f", q)
-				if ii > 0 {
-					verdict += "; "
+			line := fmt.Sprintf("  %-16s %12s  %-22s %9s", im.label, formatValue(m), spread, ratio)
+			for _, vi := range vis {
+				vref := median(rep.rows[ci][vi].values)
+				vratio := ""
+				if !im.variant && !math.IsNaN(vref) {
+					q := vref / m
+					vratio = fmt.Sprintf("%.2f", q)
+					if verdict != "" {
+						verdict += "; "
+					}
+					verdict += rep.impls[vi].columnName() + " " + strings.TrimPrefix(speedWord(q, bc.lower), "mpconn ")
 				}
-				verdict += "variant " + strings.TrimPrefix(speedWord(q, bc.lower), "mpconn ")
+				line += fmt.Sprintf(" %11s", vratio)
 			}
-			printRow(w, "  %-16s %12s  %-22s %9s %11s  %s", im.label, formatValue(m), spread, ratio, vratio, verdict)
+			printRow(w, "%s  %s", line, verdict)
 		}
-		if vi >= 0 {
+		for _, vi := range vis {
 			note := rep.impls[vi].note
 			if note == "" {
 				note = variantNote
 			}
-			fmt.Fprintf(w, "  (variant: %s)\n", note)
+			fmt.Fprintf(w, "  (%s: %s)\n", rep.impls[vi].columnName(), note)
 		}
 		if bc.rawNote != "" {
 			fmt.Fprintf(w, "  (%s)\n", bc.rawNote)
@@ -462,8 +465,11 @@ func printRow(w io.Writer, format string, args ...any) {
 // variantNote says what the mpconn SendMany rows measure.
 const variantNote = "mpconn SendMany sends the same messages with SendBytesMany/SendMany, 64 per call, gathered into few system calls; the others send one message per call"
 
-// sharedNote says what the mpconn shared rows measure.
-const sharedNote = "mpconn shared passes each payload in a shared memfd block from a reusable pool (package shm): the sender copies the payload into the block once, the receiver reads it in place; no copy through the kernel"
+// sharedNote says what the mpconn shared row measures.
+const sharedNote = "passes each payload in a shared memfd block from a reusable pool (package shm): the sender copies the prepared payload (another 64 MiB buffer) into the block once, the receiver reads it in place; no copy through the kernel"
+
+// sharedInPlaceNote says what the shared in place row measures.
+const sharedInPlaceNote = "the same path with a producer that generates each payload in the block: it writes the 64 MiB in 1 MiB pieces from a piece it keeps in cache, stamped with the message number, and reads no source buffer from memory"
 
 // speedWord says how much faster or slower mpconn is for ratio q =
 // mpconn/X.

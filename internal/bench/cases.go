@@ -86,7 +86,7 @@ var benchCases = []*benchCase{
 	},
 	{
 		name:  "bulk_64MiB",
-		title: "one-way 64 MiB messages (socket rows: RecvBytesInto / recv_bytes_into a reused buffer; shared rows: the sender copies the payload into a shared block, the receiver reads one byte per page in place)",
+		title: "one-way 64 MiB messages (socket rows: RecvBytesInto / recv_bytes_into a reused buffer; shared rows: the sender copies the prepared payload into a shared block, or writes it there in place, and the receiver reads one byte per page in place)",
 		unit:  "GB/s",
 		value: func(n int64, d time.Duration) float64 {
 			return float64(n) * benchHugeSize / 1e9 / d.Seconds()

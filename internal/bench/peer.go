@@ -244,7 +244,7 @@ func benchProcess(ctx context.Context, stdout io.Writer, role, impl, name string
 		}
 		return benchManagerServe(ctx, addr)
 	}
-	if impl == "shared" || impl == "shared-py" {
+	if impl == "shared" || impl == "shared-inplace" || impl == "shared-py" {
 		return benchShared(ctx, stdout, role, impl, dur, warm)
 	}
 	if role == "peer" && impl == "many" {

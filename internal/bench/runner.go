@@ -36,6 +36,9 @@ type benchImpl struct {
 	skip []string
 	// variant: another way of using mpconn, shown with its own ratios.
 	variant bool
+	// column names the variant's ratio column and verdicts when the case
+	// has more than one variant ("variant" if empty).
+	column string
 	// note replaces the table's note on the variant.
 	note string
 	// pyPeer: a Go driver with a CPython peer (py).
@@ -43,6 +46,14 @@ type benchImpl struct {
 }
 
 func (im *benchImpl) isGo() bool { return im.goRun != "" }
+
+// columnName is the name of the variant's ratio column.
+func (im *benchImpl) columnName() string {
+	if im.column == "" {
+		return "variant"
+	}
+	return im.column
+}
 
 // runs reports whether im takes part in the case called name.
 func (im *benchImpl) runs(name string) bool {
