@@ -935,11 +935,13 @@ func noEOF(err error) error {
 // startAuthPeer starts testdata/py/auth_peer.py under py with the given mode
 // (deliver, answer, server, client), key and deliver digest ("default" or
 // a name), connected to the returned testFrameConn over a Unix socket.
-// wait waits for the script and returns its output line.
+// wait waits for the script and returns its output line. With a
+// serve-mode peer running for the row (startAuthServer), that peer runs
+// the handshake instead.
 func startAuthPeer(t *testing.T, ctx context.Context, py cpython.Python, mode string, key []byte, digest string) (fc *testFrameConn, wait func() string) {
 	t.Helper()
-	if py.Pyodide {
-		return startPyodideAuthPeer(t, ctx, mode, key, digest)
+	if fc, wait, ok := startServedAuthPeer(t, ctx, py, mode, key, digest); ok {
+		return fc, wait
 	}
 	script, err := os.ReadFile(filepath.Join("testdata", "py", "auth_peer.py"))
 	if err != nil {
@@ -1018,12 +1020,11 @@ func TestHandshakeCPython(t *testing.T) {
 	}
 	key := []byte("secret key \x00\xff")
 	cpython.EachWithPyodide(t, func(t *testing.T, py cpython.Python) {
-		if py.Pyodide {
-			// CPython 3.14's own multiprocessing.connection code (its
-			// Connection framing, deliver_challenge and answer_challenge)
-			// over FIFOs.
-			startPyodideAuthServer(t, py)
-		}
+		// One peer process per row runs every handshake below: under
+		// Pyodide, CPython 3.14's own multiprocessing.connection code (its
+		// Connection framing, deliver_challenge and answer_challenge) over
+		// FIFOs; under CPython, over a new Unix socket connection each.
+		startAuthServer(t, py)
 		// Go challenges, Python answers: every challenge kind works with
 		// every version (<= 3.11 answers any of them with raw MD5).
 		for _, d := range allDigests {

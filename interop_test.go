@@ -174,6 +174,83 @@ func (p *interopPeer) wait(t *testing.T) {
 	}
 }
 
+// interopServer runs testdata/interop/NAME.py in serve mode for one
+// version row: one interpreter runs the script once per line it is sent
+// (see run in common.py), since a CPython start-up costs more CPU than
+// what these scripts do. A subtest that fails stops the interpreter, which
+// may be out of step; the next run starts another. When the row ends, the
+// script must exit with status 0, having printed nothing more.
+type interopServer struct {
+	py    cpython.Python
+	name  string
+	p     *interopPeer
+	stdin io.WriteCloser
+}
+
+func newInteropServer(t *testing.T, py cpython.Python, name string) *interopServer {
+	s := &interopServer{py: py, name: name}
+	t.Cleanup(func() {
+		if s.p == nil {
+			return
+		}
+		s.stdin.Close() // the script's loop ends
+		stop := time.AfterFunc(interopTimeout, s.p.cancel)
+		defer stop.Stop()
+		s.p.wait(t)
+		s.p.cancel()
+	})
+	return s
+}
+
+// run makes the script run once with args (words without spaces) and
+// returns the peer to read its lines from.
+func (s *interopServer) run(t *testing.T, args ...string) *interopPeer {
+	t.Helper()
+	if s.p == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := s.py.Command(ctx, interopScript(t, s.name), "serve")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		p := &interopPeer{name: s.py.String() + " " + s.name + ".py serve", cmd: cmd, lines: make(chan string, 16),
+			stderr: &interopBuffer{}, cancel: cancel, timeout: interopTimeout}
+		cmd.Stderr = p.stderr
+		if err := cmd.Start(); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				p.lines <- sc.Text()
+			}
+			close(p.lines)
+		}()
+		s.p, s.stdin = p, stdin
+	}
+	p := s.p
+	t.Cleanup(func() {
+		if t.Failed() && s.p == p {
+			p.cancel()
+			if !p.waited {
+				p.cmd.Wait()
+			}
+			s.p, s.stdin = nil, nil
+		}
+	})
+	if _, err := fmt.Fprintln(s.stdin, strings.Join(args, " ")); err != nil {
+		t.Fatalf("%s: %v; stderr:\n%s", p.name, err, p.stderr.String())
+	}
+	return p
+}
+
 // interopCtx returns a context that ends after interopTimeout.
 func interopCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
@@ -268,6 +345,7 @@ func interopServeOne(ctx context.Context, l *Listener) <-chan error {
 // Listener, over a Unix socket and TCP.
 func TestInteropPythonClient(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		clients := newInteropServer(t, py, "client_echo")
 		for _, la := range interopListenAddresses() {
 			t.Run(la.name, func(t *testing.T) {
 				ctx := interopCtx(t)
@@ -277,9 +355,8 @@ func TestInteropPythonClient(t *testing.T) {
 				}
 				defer l.Close()
 				done := interopServeOne(ctx, l)
-				p := startInteropPython(t, py, "client_echo", nil, l.Address(), "-")
+				p := clients.run(t, l.Address(), "-")
 				p.expectLine(t, "ok")
-				p.wait(t)
 				if err := <-done; err != nil {
 					t.Fatalf("Go side: %v", err)
 				}
@@ -294,9 +371,10 @@ func TestInteropPythonClient(t *testing.T) {
 	})
 }
 
-// startInteropListener runs listener_echo.py for family ("unix",
-// "abstract" or "tcp") and returns it with the address it printed.
-func startInteropListener(t *testing.T, py cpython.Python, family string, key []byte) (*interopPeer, string) {
+// startInteropListener runs listener_echo.py (listeners: its serve-mode
+// interpreter) for family ("unix", "abstract" or "tcp") and returns it
+// with the address it printed.
+func startInteropListener(t *testing.T, listeners *interopServer, family string, key []byte) (*interopPeer, string) {
 	where := "-"
 	switch family {
 	case "unix":
@@ -309,7 +387,7 @@ func startInteropListener(t *testing.T, py cpython.Python, family string, key []
 	case "abstract":
 		where = interopAbstractName()
 	}
-	p := startInteropPython(t, py, "listener_echo", nil, family, where, interopKeyArg(key))
+	p := listeners.run(t, family, where, interopKeyArg(key))
 	addr := p.line(t)
 	switch family {
 	case "unix":
@@ -328,10 +406,11 @@ func startInteropListener(t *testing.T, py cpython.Python, family string, key []
 // Listener, over a Unix socket and TCP.
 func TestInteropPythonListener(t *testing.T) {
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		listeners := newInteropServer(t, py, "listener_echo")
 		for _, family := range []string{"unix", "abstract", "tcp"} {
 			t.Run(family, func(t *testing.T) {
 				ctx := interopCtx(t)
-				p, addr := startInteropListener(t, py, family, nil)
+				p, addr := startInteropListener(t, listeners, family, nil)
 				c, err := Dial(ctx, addr, nil)
 				if err != nil {
 					t.Fatalf("dial %s: %v", addr, err)
@@ -339,7 +418,6 @@ func TestInteropPythonListener(t *testing.T) {
 				interopCheckEchoes(t, ctx, c)
 				c.Close()
 				p.expectLine(t, "done")
-				p.wait(t)
 			})
 		}
 	})
@@ -659,6 +737,7 @@ func TestInteropFrames(t *testing.T) {
 func TestInteropAuthPythonClient(t *testing.T) {
 	key := []byte("sesame")
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		clients := newInteropServer(t, py, "client_echo")
 		for _, where := range []string{"", "127.0.0.1:0"} {
 			for _, digest := range []string{"", "legacy"} {
 				for _, right := range []bool{true, false} {
@@ -675,17 +754,15 @@ func TestInteropAuthPythonClient(t *testing.T) {
 						if !right {
 							clientKey = []byte("wrong")
 						}
-						p := startInteropPython(t, py, "client_echo", nil, l.Address(), interopKeyArg(clientKey))
+						p := clients.run(t, l.Address(), interopKeyArg(clientKey))
 						if right {
 							p.expectLine(t, "ok")
-							p.wait(t)
 							if err := <-done; err != nil {
 								t.Fatalf("Go side: %v", err)
 							}
 							return
 						}
 						p.expectLine(t, "error AuthenticationError")
-						p.wait(t)
 						err = <-done
 						var he *HandshakeError
 						if !errors.As(err, &he) || !errors.Is(err, ErrAuthentication) {
@@ -715,12 +792,13 @@ func interopFamily(address string) string {
 func TestInteropAuthPythonListener(t *testing.T) {
 	key := []byte("sesame")
 	cpython.Each(t, func(t *testing.T, py cpython.Python) {
+		listeners := newInteropServer(t, py, "listener_echo")
 		for _, family := range []string{"unix", "tcp"} {
 			for _, digest := range []string{"", "legacy"} {
 				for _, right := range []bool{true, false} {
 					t.Run(fmt.Sprintf("%s/digest=%q/right key=%v", family, digest, right), func(t *testing.T) {
 						ctx := interopCtx(t)
-						p, addr := startInteropListener(t, py, family, key)
+						p, addr := startInteropListener(t, listeners, family, key)
 						dialKey := key
 						if !right {
 							dialKey = []byte("wrong")
@@ -733,7 +811,6 @@ func TestInteropAuthPythonListener(t *testing.T) {
 							interopCheckEchoes(t, ctx, c)
 							c.Close()
 							p.expectLine(t, "done")
-							p.wait(t)
 							return
 						}
 						if err == nil {
@@ -745,7 +822,6 @@ func TestInteropAuthPythonListener(t *testing.T) {
 							t.Fatalf("dial with the wrong key: %v, want an *AuthError saying %q", err, reasonRejected)
 						}
 						p.expectLine(t, "error AuthenticationError")
-						p.wait(t)
 					})
 				}
 			}

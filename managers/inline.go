@@ -29,6 +29,8 @@ var errWouldBlock = errors.New("managers: the call would wait")
 // (which releases its lock first), Barrier.wait (which counts the caller
 // first) and Go-registered objects are not: their calls always run on a
 // goroutine of their own.
+//
+//lint:ignore U1000 used on Linux only (loop_linux.go)
 type inlineSafe interface{ inlineSafe() }
 
 func (*dictObj) inlineSafe()      {}

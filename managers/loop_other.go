@@ -6,6 +6,8 @@ import "github.com/mpconn/mpconn"
 
 // eventLoop exists on Linux only (loop_linux.go): elsewhere each
 // connection is served by a goroutine of its own.
+//
+//lint:ignore U1000 the Server's field of this type is used on Linux only
 type eventLoop struct{}
 
 // adopt reports that there is no event loop to take conn.

@@ -64,8 +64,11 @@ type Server struct {
 	local   map[string]*entry // objects with no reference left but a stored proxy (pin.go)
 	nconn   uint64
 
+	// The event loops serving method calls (loop_linux.go); none elsewhere.
+	//lint:ignore U1000 used on Linux only
 	loopOnce sync.Once
-	loop     *eventLoop // serves method calls (loop_linux.go); nil elsewhere
+	//lint:ignore U1000 used on Linux only
+	loops []*eventLoop
 }
 
 // entry is one shared object.

@@ -57,3 +57,17 @@ def expect(conn, n):
     if m != pattern(n):
         fail("message of %d bytes differs from pattern(%d)" % (len(m), n))
     return m
+
+
+def run(main):
+    # Runs main(args) once with the command line's arguments; with the
+    # single argument "serve", once per line of standard input (the line's
+    # words as args) until its end: one interpreter serves many tests.
+    if sys.argv[1:] == ["serve"]:
+        while True:
+            line = sys.stdin.readline()  # (Python 2's file iterator reads ahead)
+            if not line:
+                break
+            main(line.split())
+    else:
+        main(sys.argv[1:])

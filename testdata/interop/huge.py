@@ -1,8 +1,11 @@
-# huge.py: a Pipe end on descriptor 3. Receive one message, print its
-# length and SHA-256, send it back, then wait for the peer to close.
+# huge.py: a Pipe end on descriptor 3. Receive one message (over 2 GiB:
+# the -1 escape and an 8-byte length), print its length, send it back
+# twice (the Go side compares both with what it sent), then wait for the
+# peer to close.
 c = fdconn(3)
 m = c.recv_bytes()
-out("%d %s" % (len(m), hashlib.sha256(m).hexdigest()))
+out("%d" % len(m))
+c.send_bytes(m)
 c.send_bytes(m)
 del m
 try:

@@ -5,10 +5,16 @@
 #   KEYHEX the authkey in hex ('' for the empty key)
 #   DIGEST 'default', or a digest name passed to deliver_challenge (3.12+ only)
 #        python auth_peer.py serve   (Pyodide)
+#        python auth_peer.py connect
 #
 # The connection is file descriptor 3. On success the script sends the
 # message b'authenticated' and prints 'OK'; on an exception it prints
 # 'ERR <class name> <message>'. It stays Python 2.7-compatible.
+#
+# "connect" prints READY once started, then runs one handshake per line of
+# standard input, "MODE KEYHEX DIGEST PATH" (KEYHEX '-' for the empty key),
+# on a new connection to the Unix socket PATH, and prints each result
+# line: one interpreter serves a whole row of tests.
 #
 # Under Pyodide, which has no sockets and starts slowly, "serve" prints
 # READY once started, then runs one handshake per line of standard input, "MODE KEYHEX DIGEST READFIFO
@@ -101,6 +107,30 @@ if sys.argv[1] == 'serve':
         key = binascii.unhexlify(keyhex.encode('ascii'))
         try:
             conn = FifoConnection(rpath, wpath)
+        except Exception as e:
+            sys.stdout.write('ERR %s %s\n' % (type(e).__name__, e))
+        else:
+            sys.stdout.write(handshake(conn, mode, key, digest) + '\n')
+        sys.stdout.flush()
+    sys.exit(0)
+
+if sys.argv[1] == 'connect':
+    import socket
+    sys.stdout.write('READY\n')
+    sys.stdout.flush()
+    while True:
+        line = sys.stdin.readline()  # (Python 2's file iterator reads ahead)
+        if not line:
+            break
+        mode, keyhex, digest, path = line.split()
+        if keyhex == '-':
+            keyhex = ''
+        key = binascii.unhexlify(keyhex.encode('ascii'))
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            conn = Connection(os.dup(s.fileno()))
+            s.close()
         except Exception as e:
             sys.stdout.write('ERR %s %s\n' % (type(e).__name__, e))
         else:
