@@ -70,6 +70,17 @@ func createRaw(t *testing.T, addr, typeid string) string {
 // already there is not; an empty queue's get with a timeout is).
 func TestPipelinedRequests(t *testing.T) {
 	_, addr := startServer(t, nil)
+	testPipelined(t, addr)
+}
+
+// TestPipelinedRequestsTCP: the same over TCP, where requests are read
+// without MSG_PEEK.
+func TestPipelinedRequestsTCP(t *testing.T) {
+	_, addr := startServerAt(t, "127.0.0.1:0", nil)
+	testPipelined(t, addr)
+}
+
+func testPipelined(t *testing.T, addr string) {
 	id := createRaw(t, addr, "dict")
 	qid := createRaw(t, addr, "Queue")
 	conn := methodConn(t, addr)
