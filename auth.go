@@ -118,7 +118,7 @@ type handshakeConn interface {
 	// sendMsg sends p as one framed message.
 	sendMsg(ctx context.Context, p []byte) error
 	// recvMsg receives one whole message of at most max bytes; a longer one gives an error
-	// (a *MessageTooLongError, defined in errors.go).
+	// (a *MessageTooLongError).
 	recvMsg(ctx context.Context, max int) ([]byte, error)
 }
 

@@ -11,8 +11,8 @@ func (c *Conn) Buffered() int {
 	c.rlock <- struct{}{}
 	defer func() { <-c.rlock }()
 	rd := &c.rd
-	n := rd.w - rd.r + len(rd.msg)
-	if rd.msgLen >= 0 {
+	n := rd.W - rd.R + len(rd.Msg)
+	if rd.MsgLen >= 0 {
 		n += shortHeaderLen
 	}
 	return n

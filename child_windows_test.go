@@ -52,7 +52,8 @@ func pcOverlapped(h windows.Handle, start func(ov *windows.Overlapped) error) (u
 func pcRecvBytes(h windows.Handle) ([]byte, error) {
 	buf := make([]byte, 128)
 	n, err := pcOverlapped(h, func(ov *windows.Overlapped) error {
-		return windows.ReadFile(h, buf, nil, ov)
+		var done uint32 // (x/sys reads it under the race detector)
+		return windows.ReadFile(h, buf, &done, ov)
 	})
 	if err == nil {
 		return buf[:n], nil
@@ -67,7 +68,8 @@ func pcRecvBytes(h windows.Handle) ([]byte, error) {
 	}
 	rest := make([]byte, left)
 	m, err := pcOverlapped(h, func(ov *windows.Overlapped) error {
-		return windows.ReadFile(h, rest, nil, ov)
+		var done uint32
+		return windows.ReadFile(h, rest, &done, ov)
 	})
 	if err != nil || m != left {
 		return nil, fmt.Errorf("reading the rest: %d of %d bytes, %v", m, left, err)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/msgio"
 )
 
 // Conn is one end of a message connection: a Pipe end, a Listener's
@@ -54,8 +56,8 @@ type Conn struct {
 	raddr   net.Addr
 	codec   Codec
 	maxSize int64         // 0: no limit
-	maxSend int64         // ConnOptions.MaxSendSize; 0: no limit (peer.go)
-	spin    time.Duration // ConnOptions.ReplySpin; 0: never (spin.go)
+	maxSend int64         // ConnOptions.MaxSendSize; 0: no limit
+	spin    time.Duration // ConnOptions.ReplySpin; 0: never (see awaitReply)
 
 	canRead  bool
 	canWrite bool
@@ -68,15 +70,17 @@ type Conn struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	regs waitRegs // the wait sets watching the Conn
+
 	rlock chan struct{} // held by the goroutine reading; capacity 1
 	rd    readState
 	files fileKeeper    // descriptors received on a Unix socket; nil elsewhere
 	wlock chan struct{} // held by the goroutine writing; capacity 1
 	wr    writeState
-	sq    sendQueue // small messages waiting for wlock (sendqueue.go)
+	sq    sendQueue // small messages waiting for wlock (group commit)
 
 	// replyDue: a message was sent since the last receive, which may
-	// then spin for the reply (spin.go).
+	// then spin for the reply (awaitReply).
 	replyDue atomic.Bool
 
 	// peerProto is the highest pickle protocol seen from the peer, or -1.
@@ -166,8 +170,9 @@ func (o *ConnOptions) maxSize() int64 {
 }
 
 func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOptions) *Conn {
-	// Hook (fdpass_unix.go): a Unix socket is read with recvmsg, so that
-	// descriptors sent along (SendFile) are kept, not dropped by a read.
+	// Where the platform passes descriptors (SendFile), a Unix socket is
+	// read with recvmsg, so that descriptors sent along are kept, not
+	// dropped by a read: fdPassingTransport wraps it.
 	t = fdPassingTransport(t, opts != nil && opts.RefuseFiles)
 	c := &Conn{
 		t:        t,
@@ -181,7 +186,9 @@ func newConn(t transport, network string, canRead, canWrite bool, opts *ConnOpti
 		rlock:    make(chan struct{}, 1),
 		wlock:    make(chan struct{}, 1),
 	}
-	c.rd.msgLen = -1
+	c.rd.Init(cpythonHeader{}, (*connSource)(c))
+	c.rd.now.Init(c.readNow)
+	c.wr.Init(cpythonHeader{}, t)
 	c.peerProto.Store(-1)
 	if k, ok := t.(fileKeeper); ok {
 		c.files = k
@@ -229,7 +236,7 @@ func (c *Conn) Close() error {
 		err = c.t.Close()
 		c.closeErr = err
 		// Wait sets holding the Conn report it: its receives now fail.
-		if r := connRegsOf(c); r != nil {
+		if r := c.watchers(); r != nil {
 			r.notify(true)
 		}
 	})
@@ -251,7 +258,7 @@ func (c *Conn) Readable() bool {
 	}
 	select {
 	case c.rlock <- struct{}{}:
-		dead := c.rd.dead != nil
+		dead := c.rd.Dead != nil
 		<-c.rlock
 		return !dead
 	default:
@@ -301,54 +308,5 @@ func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.network, Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
-// lock takes a capacity-1 channel lock, giving up when ctx is done or the
-// Conn is closed.
-func (c *Conn) lock(ctx context.Context, l chan struct{}) error {
-	select {
-	case l <- struct{}{}:
-		return nil
-	default:
-	}
-	done := ctx.Done()
-	if done == nil {
-		l <- struct{}{}
-		return nil
-	}
-	select {
-	case l <- struct{}{}:
-		return nil
-	case <-done:
-		return ctx.Err()
-	}
-}
-
-// watch arranges for ctx's cancellation to interrupt blocking I/O through
-// setDeadline. The returned function must be called when the I/O is over.
-// ctx must be cancellable (ctx.Done() != nil).
-func watch(ctx context.Context, setDeadline func(time.Time) error) func() {
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		setDeadline(aLongTimeAgo)
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired
-			setDeadline(time.Time{})
-		}
-	}
-}
-
-// aLongTimeAgo is a deadline in the past, which interrupts blocked I/O.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// ctxErr returns ctx's error if ctx is done and err is a deadline error
-// caused by it; otherwise err.
-func ctxErr(ctx context.Context, err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		if e := ctx.Err(); e != nil {
-			return e
-		}
-	}
-	return err
-}
+// lock takes a capacity-1 channel lock, giving up when ctx is done.
+func (c *Conn) lock(ctx context.Context, l chan struct{}) error { return msgio.Lock(ctx, l) }

@@ -12,12 +12,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/msgio"
 )
 
 func TestPipeRoundTripSizes(t *testing.T) {
 	a, b := pipePair(t)
 	ctx := testCtx(t)
-	for _, n := range []int{0, 1, 100, coalesceMax, coalesceMax + 1, readBufSize - 4, readBufSize, readBufSize + 1, 1 << 20, 5<<20 + 3} {
+	for _, n := range []int{0, 1, 100, coalesceMax, coalesceMax + 1, msgio.ReadBufSize - 4, msgio.ReadBufSize, msgio.ReadBufSize + 1, 1 << 20, 5<<20 + 3} {
 		p := make([]byte, n)
 		for i := range p {
 			p[i] = byte(i * 7)

@@ -75,7 +75,7 @@ func Dial(ctx context.Context, address string, opts *DialOptions) (*Conn, error)
 	}
 	if o.AuthKey != nil && o.TLSConfig == nil {
 		// Linux: connect and authenticate before the network poller
-		// knows the socket (rawhandshake_linux.go), when that applies.
+		// knows the socket (the raw handshake), when that applies.
 		c, ok, err := dialAuthFast(ctx, network, addr, &o)
 		if ok {
 			return c, err

@@ -118,14 +118,14 @@ func TestTruncatedControlBounded(t *testing.T) {
 	c, _ := rawPair(t, nil)
 	u := c.t.(*unixTransport)
 	rd := &c.rd
-	rd.buf = make([]byte, 64)
+	rd.Buf = make([]byte, 64)
 	// A message of 1000 bytes is being received; every byte of its body
 	// came with a truncated control message.
-	rd.msgLen, rd.have = 1000, 0
+	rd.MsgLen, rd.Have = 1000, 0
 	for i := range 500 {
-		rd.r, rd.w = 0, 0
-		rd.buf[0] = byte(i)
-		rd.w = 1
+		rd.R, rd.W = 0, 0
+		rd.Buf[0] = byte(i)
+		rd.W = 1
 		u.collect(1, nil, true)
 		u.total++
 		c.files.afterRead(c, false)
@@ -135,12 +135,12 @@ func TestTruncatedControlBounded(t *testing.T) {
 	}
 	// Between messages, each read brings a truncated batch at a byte a
 	// message could begin at: only the last is kept.
-	rd.msgLen = -1
+	rd.MsgLen = -1
 	for i := range 500 {
-		rd.r, rd.w = 0, 1
+		rd.R, rd.W = 0, 1
 		u.collect(1, nil, true)
 		u.total++
-		rd.r = 1 // the receive consumes it (not as a file)
+		rd.R = 1 // the receive consumes it (not as a file)
 		c.files.afterRead(c, false)
 		if len(u.queue) > 1 {
 			t.Fatalf("read %d: %d batches queued", i, len(u.queue))

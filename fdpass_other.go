@@ -13,7 +13,7 @@ import (
 
 func fdPassingTransport(t transport, refuse bool) transport { return t }
 
-func (c *Conn) readNow(fd int, p []byte) (int, error) { return platform.Read(uintptr(fd), p) }
+func (c *Conn) readNow(fd uintptr, p []byte) (int, error) { return platform.Read(fd, p) }
 
 func (c *Conn) sendFiles(context.Context, []*os.File) error {
 	return c.opError("sendfile", unsupported("passing descriptors"))

@@ -33,7 +33,7 @@ func osPipe(t *testing.T) (r, w *os.File) {
 }
 
 // buffered reports how many received bytes c holds unread.
-func buffered(c *Conn) int { return c.rd.w - c.rd.r }
+func buffered(c *Conn) int { return c.rd.W - c.rd.R }
 
 func TestSendFileGoToGo(t *testing.T) {
 	ctx := testCtx(t)

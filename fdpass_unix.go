@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/mpconn/mpconn/internal/msgio"
 	"github.com/mpconn/mpconn/internal/platform"
 	"golang.org/x/sys/unix"
 )
@@ -155,7 +156,7 @@ func (u *unixTransport) recvLoop(fd uintptr) bool {
 	}
 }
 
-// readNow is one non-blocking read, for Conn.tryFill.
+// readNow is one non-blocking read.
 func (u *unixTransport) readNow(fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -230,10 +231,10 @@ func (u *unixTransport) afterRead(c *Conn, inBody bool) {
 	rd := &c.rd
 	// Stream offset of the next unconsumed byte, and of the first byte a
 	// message could begin at.
-	next := u.total - int64(rd.w-rd.r)
+	next := u.total - int64(rd.W-rd.R)
 	boundary := next
-	if rd.msgLen >= 0 && !inBody {
-		boundary += rd.msgLen - rd.have
+	if rd.MsgLen >= 0 && !inBody {
+		boundary += rd.MsgLen - rd.Have
 	} else if inBody {
 		boundary = u.total // the read went into the message: nothing before its end
 	}
@@ -242,7 +243,7 @@ func (u *unixTransport) afterRead(c *Conn, inBody bool) {
 		b := u.fresh
 		u.fresh, u.hasFresh = fdBatch{}, false
 		if !inBody && b.pos >= next && b.pos < u.total {
-			keep = rd.claimableAt(rd.r + int(b.pos-next))
+			keep = rd.claimableAt(rd.R + int(b.pos-next))
 		}
 		if keep {
 			u.mu.Lock()
@@ -285,7 +286,7 @@ func (u *unixTransport) passed(c *Conn) {
 	if u.batches.Load() == 0 {
 		return
 	}
-	next := u.total - int64(c.rd.w-c.rd.r)
+	next := u.total - int64(c.rd.W-c.rd.R)
 	u.mu.Lock()
 	for len(u.queue) > 0 && u.queue[0].pos < next {
 		u.queued -= len(u.queue[0].fds)
@@ -301,9 +302,9 @@ func (u *unixTransport) passed(c *Conn) {
 // over, as afterRead judges a fresh one.
 func (u *unixTransport) adopt(c *Conn, bs []fdBatch) {
 	rd := &c.rd
-	next := u.total - int64(rd.w-rd.r)
+	next := u.total - int64(rd.W-rd.R)
 	for _, b := range bs {
-		if b.pos >= next && b.pos < u.total && rd.msgLen < 0 && rd.claimableAt(rd.r+int(b.pos-next)) && !u.refuse {
+		if b.pos >= next && b.pos < u.total && rd.MsgLen < 0 && rd.claimableAt(rd.R+int(b.pos-next)) && !u.refuse {
 			u.mu.Lock()
 			u.queue = append(u.queue, b)
 			u.queued += len(b.fds)
@@ -356,13 +357,13 @@ func closeFDs(fds []int) {
 	}
 }
 
-// readNow reads what is available without blocking, for tryFill: with
+// readNow reads what is available without blocking, for non-blocking receives: with
 // recvmsg on a Unix socket, so that descriptors are kept, else with read.
-func (c *Conn) readNow(fd int, p []byte) (int, error) {
+func (c *Conn) readNow(fd uintptr, p []byte) (int, error) {
 	if u, ok := c.t.(*unixTransport); ok {
-		return u.readNow(fd, p)
+		return u.readNow(int(fd), p)
 	}
-	return syscall.Read(fd, p)
+	return syscall.Read(int(fd), p)
 }
 
 // sendFiles is SendFiles over a Unix socket.
@@ -403,7 +404,7 @@ func (c *Conn) sendFiles(ctx context.Context, files []*os.File) error {
 		fds = append(fds, dup)
 	}
 
-	stop := watch(ctx, c.t.SetWriteDeadline)
+	stop := msgio.Watch(ctx, c.t.SetWriteDeadline)
 	if stop != nil {
 		defer stop()
 	}
@@ -434,7 +435,7 @@ func (c *Conn) sendFiles(ctx context.Context, files []*os.File) error {
 		if c.closed.Load() {
 			return c.opError("sendfile", net.ErrClosed)
 		}
-		return c.opError("sendfile", ctxErr(ctx, err))
+		return c.opError("sendfile", msgio.CtxErr(ctx, err))
 	}
 	return nil
 }
@@ -453,32 +454,32 @@ func (c *Conn) recvFiles(ctx context.Context) ([]*os.File, error) {
 		return nil, c.opError("recvfile", err)
 	}
 	rd := &c.rd
-	if rd.dead != nil {
-		return nil, rd.dead
+	if rd.Dead != nil {
+		return nil, rd.Dead
 	}
-	if rd.msgLen >= 0 || rd.msg != nil {
+	if rd.MsgLen >= 0 || rd.Msg != nil {
 		return nil, c.opError("recvfile", errors.New("mpconn: a message is partly received; the file cannot come before its end"))
 	}
-	stop := watch(ctx, c.t.SetReadDeadline)
+	stop := msgio.Watch(ctx, c.t.SetReadDeadline)
 	if stop != nil {
 		defer stop()
 	}
-	for rd.r == rd.w {
-		if rd.eof {
+	for rd.R == rd.W {
+		if rd.EOF {
 			return nil, io.EOF
 		}
-		if err := c.fill(); err != nil {
+		if err := c.rd.Fill(); err != nil {
 			return nil, c.readError(ctx, err)
 		}
 	}
 	// Every byte read from the socket is consumed or buffered, so the
 	// next buffered byte is at this stream offset.
-	pos := u.total - int64(rd.w-rd.r)
+	pos := u.total - int64(rd.W-rd.R)
 	b, ok := u.take(pos)
 	if !ok {
 		return nil, ErrNoFile
 	}
-	rd.r++
+	rd.R++
 	if b.truncated {
 		closeFDs(b.fds)
 		return nil, c.opError("recvfile", errors.New("mpconn: descriptors were lost: more came than fit in the control buffer"))

@@ -23,7 +23,7 @@ const maxSendHandles = 253
 
 func fdPassingTransport(t transport, refuse bool) transport { return t }
 
-func (c *Conn) readNow(fd int, p []byte) (int, error) { return platform.Read(uintptr(fd), p) }
+func (c *Conn) readNow(fd uintptr, p []byte) (int, error) { return platform.Read(fd, p) }
 
 var (
 	modntdll          = windows.NewLazySystemDLL("ntdll.dll")

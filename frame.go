@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+
+	"github.com/mpconn/mpconn/internal/msgio"
 )
 
 // Framing, as CPython's multiprocessing.connection does it on sockets and
@@ -21,8 +23,18 @@ const (
 	maxMessageLen = math.MaxInt
 	// coalesceMax is the largest payload written in one write together
 	// with its header; CPython uses the same limit (bpo-20540).
-	coalesceMax = 16384
+	coalesceMax = msgio.CoalesceMax
 )
+
+// cpythonHeader is CPython's framing for the shared reader and writer.
+type cpythonHeader struct{}
+
+func (cpythonHeader) Parse(b []byte) (int64, int, error) { return parseHeader(b) }
+func (cpythonHeader) Put(b []byte, n int64) int          { return putHeader(b, n) }
+func (cpythonHeader) Len() int                           { return longHeaderLen }
+func (cpythonHeader) TooLong(n, max int64) error {
+	return &MessageTooLongError{Len: n, Max: max}
+}
 
 // putHeader writes the header for an n-byte payload into b (at least 12
 // bytes long) and returns its length.

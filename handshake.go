@@ -2,7 +2,7 @@ package mpconn
 
 import "context"
 
-// The Conn side of the authentication handshake (auth.go).
+// The Conn side of the authentication handshake (handshakeConn).
 
 func (c *Conn) sendMsg(ctx context.Context, p []byte) error { return c.SendBytes(ctx, p) }
 
@@ -28,16 +28,7 @@ func (c *Conn) msgBuffered() bool {
 		return false // a receive is in progress
 	}
 	defer func() { <-c.rlock }()
-	rd := &c.rd
-	if rd.dead != nil || rd.msg != nil {
-		return false
-	}
-	avail := int64(rd.w - rd.r)
-	if rd.msgLen >= 0 {
-		return avail >= rd.msgLen
-	}
-	n, hlen, err := parseHeader(rd.buf[rd.r:rd.w])
-	return err == nil && hlen > 0 && avail-int64(hlen) >= n
+	return c.rd.Buffered()
 }
 
 var (

@@ -175,8 +175,8 @@ func (l *Listener) LastAccepted() net.Addr {
 // has passed the handshake.
 //
 // On Linux, with an AuthKey and no TLS, an Accept that would wait
-// accepts and authenticates clients itself while they keep coming (see
-// rawhandshake_linux.go), which spares a hand-off between goroutines; it
+// accepts and authenticates clients itself while they keep coming (the
+// raw handshake), which spares a hand-off between goroutines; it
 // may then block in a system call for up to 5 ms at a time, and notices
 // ctx's cancellation between such waits. After it returns, the Listener
 // leaves the next client to the next Accept call for up to 20 ms before

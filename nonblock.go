@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/mpconn/mpconn/internal/msgio"
 	"github.com/mpconn/mpconn/internal/platform"
 )
 
@@ -15,7 +16,7 @@ import (
 // non-blocking Pipe ends). Nothing is lost: a partly received message stays
 // buffered for the next receive, and a partly sent one is finished before
 // the next message.
-var ErrWouldBlock = errors.New("mpconn: operation would block")
+var ErrWouldBlock = msgio.ErrWouldBlock
 
 // TryRecvBytes receives the next message if a whole one can be had without
 // blocking, and returns ErrWouldBlock otherwise. Bytes of a message that
@@ -38,9 +39,9 @@ func (c *Conn) TryRecvBytes() ([]byte, error) {
 		return nil, ErrWouldBlock // another goroutine is receiving
 	}
 	defer c.unlockRead()
-	c.rd.nonblock = true
+	c.rd.Nonblock = true
 	msg, _, err := c.readMessage(context.Background(), c.maxSize, nil, false)
-	c.rd.nonblock = false
+	c.rd.Nonblock = false
 	return msg, err
 }
 
@@ -74,10 +75,10 @@ func (c *Conn) TrySendBytes(p []byte) error {
 		return c.trySendMsg(ts, p) // a named pipe (Windows)
 	}
 	w := &c.wr
-	if w.pending != nil {
-		n, err := c.writeNonblock(w.pending)
-		w.pending = w.pending[n:]
-		if len(w.pending) > 0 || err != nil {
+	if w.Pending != nil {
+		n, err := c.writeNonblock(w.Pending)
+		w.Pending = w.Pending[n:]
+		if len(w.Pending) > 0 || err != nil {
 			if err == nil {
 				err = ErrWouldBlock
 			}
@@ -85,8 +86,8 @@ func (c *Conn) TrySendBytes(p []byte) error {
 		}
 		w.pendingSent()
 	}
-	h := putHeader(w.hdr[:], int64(len(p)))
-	n, err := c.writeNonblock(w.hdr[:h])
+	h := putHeader(w.Hdr[:], int64(len(p)))
+	n, err := c.writeNonblock(w.Hdr[:h])
 	if n == 0 {
 		if err == nil {
 			err = ErrWouldBlock
@@ -94,12 +95,12 @@ func (c *Conn) TrySendBytes(p []byte) error {
 		return c.opError("send", err)
 	}
 	if n < h {
-		w.pending = append(append([]byte(nil), w.hdr[n:h]...), p...)
+		w.Pending = append(append([]byte(nil), w.Hdr[n:h]...), p...)
 		return c.opError("send", &partialSendError{sent: n, total: h + len(p), err: ErrWouldBlock})
 	}
 	m, err := c.writeNonblock(p)
 	if m < len(p) {
-		w.pending = append([]byte(nil), p[m:]...)
+		w.Pending = append([]byte(nil), p[m:]...)
 		if err == nil {
 			err = ErrWouldBlock
 		}
@@ -120,11 +121,11 @@ func (c *Conn) Flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if c.wr.pending == nil {
+	if c.wr.Pending == nil {
 		return nil
 	}
 	if ctx.Done() != nil {
-		defer watch(ctx, c.t.SetWriteDeadline)()
+		defer msgio.Watch(ctx, c.t.SetWriteDeadline)()
 	}
 	return c.writePending(ctx)
 }

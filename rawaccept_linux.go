@@ -9,7 +9,7 @@ import (
 // rawAccept is a Listener's raw accepting state on Linux, with an AuthKey
 // and no TLS: a duplicate of the listening socket, to accept connections
 // that the network poller does not know yet, and authenticate them with
-// blocking system calls (rawhandshake_linux.go).
+// blocking system calls (rawHandshake).
 type rawAccept struct {
 	acceptFile *os.File // nil: the Listener accepts through net.Listener
 	acceptRC   syscall.RawConn

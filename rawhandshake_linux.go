@@ -142,30 +142,22 @@ func (h *rawHandshake) handOver() error {
 		}
 	}
 	// Non-blocking, the descriptor joins the poller as it is.
-	t := &sockFile{File: os.NewFile(uintptr(fd), "socket"), network: h.network, laddr: laddr, raddr: h.remote}
-	c := NewConn(t, h.opts)
-	c.network = h.network
-	if h.w > h.r {
-		c.rd.buf = make([]byte, max(firstBufSize, h.w-h.r))
-		c.rd.w = copy(c.rd.buf, h.buf[h.r:h.w])
+	hf := handoff{
+		fd: fd, network: h.network, laddr: laddr, raddr: h.remote,
+		ahead: h.buf[h.r:h.w], eof: h.eof, pending: h.out,
 	}
-	c.rd.eof = h.eof
 	if len(h.fdq) > 0 {
-		// Into the Conn's queue, at their places relative to the bytes
-		// handed over (which lie before the Conn's own reads).
+		// At their places relative to the bytes handed over (which lie
+		// before the Conn's own reads); those of consumed bytes go.
 		h.pruneFDs(h.total - int64(h.w-h.r))
-		if u, ok := c.t.(*unixTransport); ok {
-			for i := range h.fdq {
-				h.fdq[i].pos -= h.total
-			}
-			u.adopt(c, h.fdq)
-		} else {
-			h.pruneFDs(h.total + 1)
+		for i := range h.fdq {
+			h.fdq[i].pos -= h.total
 		}
+		hf.files = h.fdq
 		h.fdq = nil
 	}
-	h.r, h.w = 0, 0
-	h.c = c
+	h.c = hf.conn(h.opts)
+	h.r, h.w, h.out = 0, 0, nil
 	return nil
 }
 
@@ -267,12 +259,16 @@ func (h *rawHandshake) sendMsgs(ctx context.Context, msgs ...[]byte) error {
 			h.out = append([]byte(nil), b...)
 			return nil
 		case err == unix.EAGAIN:
-			if err := h.wait(ctx, unix.POLLOUT); err != nil {
+			// A wait that hands over hands the rest over as pending
+			// output: the Conn writes it first, as an interrupted send's.
+			h.out = b
+			err := h.wait(ctx, unix.POLLOUT)
+			handed := h.c != nil
+			h.out = nil
+			if err != nil {
 				return err
 			}
-			if h.c != nil {
-				// The rest goes out first, as an interrupted send's.
-				h.c.wr.pending = append([]byte(nil), b...)
+			if handed {
 				return h.c.sendMsgs(h.ctx(ctx))
 			}
 		case err != nil:
@@ -529,7 +525,8 @@ func finishConnect(ctx context.Context, f *os.File, remote net.Addr) (net.Conn, 
 	if err != nil {
 		return fail(err)
 	}
-	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(aLongTimeAgo) })
+	// A deadline in the past interrupts the write.
+	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var soerr int
 	werr := rc.Write(func(fd uintptr) bool {
@@ -762,9 +759,9 @@ func (l *Listener) handshakeHere(fd int, remote net.Addr) (a accepted, finished,
 		h.moveOn = false
 		// Through the poller from here on: the client is slow, or others
 		// are.
-		err := h.handOver()
-		if err == nil && len(h.out) > 0 {
-			h.c.wr.pending, h.out = h.out, nil
+		unsent := len(h.out) > 0
+		err := h.handOver() // the unsent output goes with it
+		if err == nil && unsent {
 			err = h.c.sendMsgs(h.ctx(ctx))
 		}
 		if err == nil {

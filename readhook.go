@@ -5,7 +5,7 @@ package mpconn
 // messages the operating system no longer reports as readable, or that it
 // has none left.
 func (c *Conn) afterRead() {
-	if r := connRegsOf(c); r != nil {
+	if r := c.watchers(); r != nil {
 		r.notify(c.ready())
 	}
 }

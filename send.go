@@ -5,21 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/mpconn/mpconn/internal/msgio"
 )
 
-// writeState is the send side of a Conn, guarded by Conn.wlock.
+// writeState is the send side of a Conn, guarded by Conn.wlock: the
+// shared writer's state, and what this Conn adds to it.
 type writeState struct {
-	buf     []byte // header and small payload, written in one call
-	hdr     [longHeaderLen]byte
-	vec     [2][]byte   // header and payload for a vectored write
-	bufs    net.Buffers // view of vec handed to WriteTo
-	pending []byte      // the unsent rest of an interrupted message
+	msgio.Writer
 
 	many     []byte // frames gathered by SendBytesMany and SendMany
 	manyEnds []int  // where each of them ends
 
-	// pendingWaiter, when not nil, is the queued sender (sendqueue.go)
-	// whose message pending finishes: it hears when pending is written.
+	// pendingWaiter, when not nil, is the queued sender (group commit)
+	// whose message Pending finishes: it hears when Pending is written.
 	pendingWaiter *queuedSend
 
 	// A message still being written in the background after its send
@@ -157,7 +156,7 @@ func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
 	}
 	if ctx.Done() != nil {
 		// (Only here: the method value would allocate on every call.)
-		defer watch(ctx, c.t.SetWriteDeadline)()
+		defer msgio.Watch(ctx, c.t.SetWriteDeadline)()
 	}
 	if err := c.writePending(ctx); err != nil {
 		return err
@@ -169,12 +168,10 @@ func (c *Conn) writeMessage(ctx context.Context, p []byte) error {
 // the write lock held and ctx watched.
 func (c *Conn) writePending(ctx context.Context) error {
 	w := &c.wr
-	if w.pending == nil {
+	if w.Pending == nil {
 		return nil
 	}
-	n, err := c.t.Write(w.pending)
-	if err != nil {
-		w.pending = w.pending[n:]
+	if err := w.WritePending(); err != nil {
 		return c.writeError(ctx, err, 0, 0)
 	}
 	w.pendingSent()
@@ -184,38 +181,8 @@ func (c *Conn) writePending(ctx context.Context) error {
 // writeFrame writes p's header and p, with the write lock held, ctx
 // watched and nothing pending.
 func (c *Conn) writeFrame(ctx context.Context, p []byte) error {
-	w := &c.wr
-	if len(p) <= coalesceMax {
-		if need := shortHeaderLen + len(p); cap(w.buf) < need {
-			// Grown to fit, never past 16 KiB and a header.
-			w.buf = make([]byte, 0, min(max(need, 2*cap(w.buf), 256), longHeaderLen+coalesceMax))
-		}
-		h := putHeader(w.buf[:longHeaderLen], int64(len(p)))
-		b := append(w.buf[:h], p...)
-		n, err := c.t.Write(b)
-		if err != nil {
-			if n > 0 {
-				w.pending = append([]byte(nil), b[n:]...)
-			}
-			return c.writeError(ctx, err, n, len(b))
-		}
-		return nil
-	}
-	h := putHeader(w.hdr[:], int64(len(p)))
-	w.vec[0], w.vec[1] = w.hdr[:h], p
-	w.bufs = w.vec[:]
-	n64, err := w.bufs.WriteTo(c.t)
-	w.vec[0], w.vec[1] = nil, nil
-	if err != nil {
-		n := int(n64)
-		if n > 0 {
-			if n < h {
-				w.pending = append(append([]byte(nil), w.hdr[n:h]...), p...)
-			} else {
-				w.pending = append([]byte(nil), p[n-h:]...)
-			}
-		}
-		return c.writeError(ctx, err, n, h+len(p))
+	if n, total, err := c.wr.WriteFrame(p); err != nil {
+		return c.writeError(ctx, err, n, total)
 	}
 	return nil
 }
@@ -225,7 +192,7 @@ func (c *Conn) writeError(ctx context.Context, err error, n, total int) error {
 	if c.closed.Load() {
 		return c.opError("send", net.ErrClosed)
 	}
-	err = ctxErr(ctx, err)
+	err = msgio.CtxErr(ctx, err)
 	if n > 0 && isCancel(err) {
 		err = &partialSendError{sent: n, total: total, err: err}
 	}

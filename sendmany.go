@@ -3,6 +3,7 @@ package mpconn
 import (
 	"context"
 
+	"github.com/mpconn/mpconn/internal/msgio"
 	"github.com/mpconn/mpconn/pickle"
 )
 
@@ -110,7 +111,7 @@ func (c *Conn) writeMany(ctx context.Context, count int, add func(b []byte, i in
 		}
 	}
 	if ctx.Done() != nil && !c.fragileWrites {
-		defer watch(ctx, c.t.SetWriteDeadline)()
+		defer msgio.Watch(ctx, c.t.SetWriteDeadline)()
 	}
 	if err := c.writePending(ctx); err != nil {
 		return 0, err
@@ -139,7 +140,7 @@ func (c *Conn) writeMany(ctx context.Context, count int, add func(b []byte, i in
 			if end > n {
 				if n > start {
 					// Cut: the rest goes before the next message.
-					w.pending = append([]byte(nil), b[n:end]...)
+					w.Pending = append([]byte(nil), b[n:end]...)
 					return c.writeError(ctx, err, n-start, end-start)
 				}
 				break

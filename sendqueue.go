@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mpconn/mpconn/internal/msgio"
 )
 
 // Group commit of concurrent sends.
@@ -201,7 +203,7 @@ func (c *Conn) flushQueue(ctx context.Context) {
 func (c *Conn) writeQueued(ctx context.Context) error {
 	w := &c.wr
 	if ctx.Done() != nil {
-		defer watch(ctx, c.t.SetWriteDeadline)()
+		defer msgio.Watch(ctx, c.t.SetWriteDeadline)()
 	}
 	if err := c.writePending(ctx); err != nil {
 		if !isCancel(err) || c.closed.Load() {
@@ -228,7 +230,7 @@ func (c *Conn) writeQueued(ctx context.Context) error {
 		c.sq.recycle(batch, ws)
 		return nil
 	}
-	interrupted := isCancel(ctxErr(ctx, err)) && !c.closed.Load()
+	interrupted := isCancel(msgio.CtxErr(ctx, err)) && !c.closed.Load()
 	for i, qs := range ws {
 		end := qs.off + qs.size
 		switch {
@@ -237,7 +239,7 @@ func (c *Conn) writeQueued(ctx context.Context) error {
 		case interrupted && qs.off < n:
 			// Begun: the rest goes out before anything else, and its
 			// sender hears when it has.
-			w.pending = append([]byte(nil), batch[n:end]...)
+			w.Pending = append([]byte(nil), batch[n:end]...)
 			w.pendingWaiter = qs
 		case interrupted:
 			// Not begun: back to the queue, for the next writer.
@@ -253,7 +255,7 @@ func (c *Conn) writeQueued(ctx context.Context) error {
 // pendingSent records that the rest of an interrupted message has been
 // written.
 func (w *writeState) pendingSent() {
-	w.pending = nil
+	w.Pending = nil
 	if qs := w.pendingWaiter; qs != nil {
 		w.pendingWaiter = nil
 		qs.done <- nil

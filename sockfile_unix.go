@@ -10,7 +10,7 @@ import (
 // sockFile is a connected stream socket used through an *os.File: the
 // descriptor joins the runtime's poller as it is, with one system call,
 // where net.FileConn would duplicate it and ask the kernel for its type
-// and both addresses (the handshake of rawhandshake_linux.go knows them).
+// and both addresses (the raw handshake knows them).
 // It is a net.Conn, so a Conn treats it as any other socket, and over a
 // Unix socket it passes descriptors (unixTransport).
 type sockFile struct {

@@ -62,8 +62,8 @@ func (c *Conn) awaitReply(p []byte) (int, error) {
 // spinRead polls for up to c.spin; ok is false when nothing came.
 func (c *Conn) spinRead(p []byte) (k int, err error, ok bool) {
 	rd := &c.rd
-	rd.nonblock = true
-	defer func() { rd.nonblock = false }()
+	rd.Nonblock = true
+	defer func() { rd.Nonblock = false }()
 	// With one P, the peer may be a goroutine waiting for it.
 	solo := runtime.GOMAXPROCS(0) == 1
 	start := time.Now()

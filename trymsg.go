@@ -26,13 +26,13 @@ func (c *Conn) msgTrySender() msgTrySender {
 // p is not sent.
 func (c *Conn) trySendMsg(ts msgTrySender, p []byte) error {
 	w := &c.wr
-	if w.pending != nil {
-		n, err := ts.TryWrite(w.pending)
-		w.pending = w.pending[n:]
+	if w.Pending != nil {
+		n, err := ts.TryWrite(w.Pending)
+		w.Pending = w.Pending[n:]
 		if err != nil {
 			return c.opError("send", err)
 		}
-		if len(w.pending) > 0 {
+		if len(w.Pending) > 0 {
 			return c.opError("send", ErrWouldBlock)
 		}
 		w.pendingSent()

@@ -171,73 +171,23 @@ func (c *Conn) lockReadSoon() bool {
 	}
 }
 
-// advanceBudget bounds the bytes one look reads, so that a fast sender
-// cannot keep a waiter reading.
-const advanceBudget = 1 << 20
-
 // advance reads, without blocking, what has arrived towards the next
 // whole message, with the read lock held. It reports whether a receive
 // would now return at once. The bytes stay in the Conn's state exactly as
 // a receive would leave them when interrupted, so framing is kept.
-func (c *Conn) advance() bool {
-	rd := &c.rd
-	read := 0
-	for {
-		if c.ready() {
-			return true
-		}
-		if rd.msgLen < 0 {
-			n, hlen, _ := parseHeader(rd.buf[rd.r:rd.w])
-			if hlen > 0 {
-				if c.maxSize > 0 && n > c.maxSize {
-					return true // the receive fails at once
-				}
-				rd.r += hlen
-				rd.msgLen = n
-				if c.files != nil {
-					c.files.passed(c)
-				}
-				continue
-			}
-		} else if need := rd.msgLen - int64(len(rd.msg)); need > readBufSize/2 && rd.r < rd.w {
-			// A large message: gather it outside the read-ahead buffer,
-			// as a receive does, growing only as bytes arrive.
-			k := min(int64(rd.w-rd.r), need)
-			if rd.msg == nil {
-				rd.msg = make([]byte, 0, min(rd.msgLen, int64(firstChunk)+int64(rd.w-rd.r)))
-			}
-			if int64(cap(rd.msg)-len(rd.msg)) < k {
-				rd.msg = grow(rd.msg, k, rd.msgLen)
-			}
-			rd.msg = append(rd.msg, rd.buf[rd.r:rd.r+int(k)]...)
-			rd.r += int(k)
-			continue
-		}
-		if read >= advanceBudget {
-			return false
-		}
-		before := rd.w - rd.r
-		rd.have = int64(len(rd.msg))
-		if err := c.tryFill(); err != nil {
-			return true // the receive reports it
-		}
-		got := rd.w - rd.r - before
-		if got <= 0 && !rd.eof {
-			return false // nothing more has arrived
-		}
-		read += got
-	}
-}
+func (c *Conn) advance() bool { return c.rd.Advance(c.limit()) }
 
 // waitRegs lists the wait set entries of one object.
 type waitRegs struct {
 	mu      sync.Mutex
 	entries []*waitEntry
+	n       atomic.Int32 // len(entries), for a look without the lock
 }
 
 func (r *waitRegs) add(e *waitEntry) {
 	r.mu.Lock()
 	r.entries = append(r.entries, e)
+	r.n.Store(int32(len(r.entries)))
 	r.mu.Unlock()
 }
 
@@ -257,6 +207,7 @@ func (r *waitRegs) remove(e *waitEntry) int {
 	if len(r.entries) == 0 {
 		r.entries = nil
 	}
+	r.n.Store(int32(len(r.entries)))
 	return len(r.entries)
 }
 
@@ -274,46 +225,11 @@ func (r *waitRegs) notifyExcept(skip *waitEntry, ready bool) {
 	}
 }
 
-// The wait set entries of Conns live beside the Conns, in a map, so that
-// a receive on a Conn in no set pays one atomic load.
-var (
-	connRegsMu sync.Mutex // serialises adding and deleting map entries
-	connRegs   sync.Map   // *Conn → *waitRegs
-	connRegsN  atomic.Int64
-)
-
-func addConnReg(c *Conn, e *waitEntry) {
-	connRegsMu.Lock()
-	defer connRegsMu.Unlock()
-	v, ok := connRegs.Load(c)
-	if !ok {
-		v = &waitRegs{}
-		connRegs.Store(c, v)
-		connRegsN.Add(1)
-	}
-	v.(*waitRegs).add(e)
-}
-
-func removeConnReg(c *Conn, e *waitEntry) {
-	connRegsMu.Lock()
-	defer connRegsMu.Unlock()
-	v, ok := connRegs.Load(c)
-	if !ok {
-		return
-	}
-	if v.(*waitRegs).remove(e) == 0 {
-		connRegs.Delete(c)
-		connRegsN.Add(-1)
-	}
-}
-
-func connRegsOf(c *Conn) *waitRegs {
-	if connRegsN.Load() == 0 {
+// watchers returns the wait set entries of c, or nil when c is in no wait
+// set: a receive on such a Conn pays one atomic load.
+func (c *Conn) watchers() *waitRegs {
+	if c.regs.n.Load() == 0 {
 		return nil
 	}
-	v, ok := connRegs.Load(c)
-	if !ok {
-		return nil
-	}
-	return v.(*waitRegs)
+	return &c.regs
 }

@@ -417,7 +417,7 @@ func (s *WaitSet) checkConn(e *waitEntry, c *Conn, kernel bool) bool {
 	ready := c.ready()
 	if !ready && kernel {
 		ready = c.advance()
-		if r := connRegsOf(c); r != nil {
+		if r := c.watchers(); r != nil {
 			r.notifyExcept(e, ready) // other sets holding c
 		}
 	}
@@ -488,7 +488,7 @@ func (s *WaitSet) unlink(e *waitEntry) {
 func (s *WaitSet) addRegs(e *waitEntry) {
 	switch o := e.obj.(type) {
 	case *Conn:
-		addConnReg(o, e)
+		o.regs.add(e)
 	case *Listener:
 		o.queue.regs.add(e)
 	case *Child:
@@ -499,7 +499,7 @@ func (s *WaitSet) addRegs(e *waitEntry) {
 func (s *WaitSet) removeRegs(e *waitEntry) {
 	switch o := e.obj.(type) {
 	case *Conn:
-		removeConnReg(o, e)
+		o.regs.remove(e)
 	case *Listener:
 		o.queue.regs.remove(e)
 	case *Child:

@@ -95,7 +95,7 @@ func TestWaitSetClose(t *testing.T) {
 	if m, err := b.RecvBytes(ctx); err != nil || string(m) != "x" {
 		t.Fatal(m, err)
 	}
-	if connRegsOf(b) != nil {
+	if b.watchers() != nil {
 		t.Error("the Conn still knows the closed set")
 	}
 }

@@ -1,7 +1,6 @@
 package ductworks
 
 import (
-	"context"
 	"errors"
 	"io"
 	"math"
@@ -10,9 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/msgio"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // Wire constants of ductworks' framing.
@@ -73,9 +73,10 @@ type Conn struct {
 	closeOnce sync.Once
 
 	rlock chan struct{}
-	rd    readState
+	rd    msgio.Reader
+	now   msgio.RawReader
 	wlock chan struct{}
-	wr    writeState
+	wr    msgio.Writer
 }
 
 // NewConn returns a Conn that exchanges ductworks frames over nc. The Conn
@@ -96,10 +97,12 @@ func NewConn(nc net.Conn, opts *Options) *Conn {
 			c.max = opts.MaxMessageSize
 		}
 	}
-	c.rd.msgLen = -1
+	c.rd.Init(header{}, (*source)(c))
+	c.wr.Init(header{}, nc)
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
+			c.now.Init(platform.Read)
 		}
 	}
 	return c
@@ -141,51 +144,6 @@ func (c *Conn) opError(op string, err error) error {
 	}
 	dst = c.nc.RemoteAddr()
 	return &net.OpError{Op: op, Net: netw, Source: src, Addr: dst, Err: err}
-}
-
-// lock takes a capacity-1 channel lock, giving up when ctx is done.
-func lock(ctx context.Context, l chan struct{}) error {
-	select {
-	case l <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case l <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// watch makes ctx's end interrupt blocking I/O through setDeadline. The
-// returned function, nil when ctx cannot end, must be called when the I/O
-// is over.
-func watch(ctx context.Context, setDeadline func(time.Time) error) func() {
-	if ctx.Done() == nil {
-		return nil
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		setDeadline(time.Unix(1, 0))
-		close(fired)
-	})
-	return func() {
-		if !stop() {
-			<-fired
-			setDeadline(time.Time{})
-		}
-	}
-}
-
-// ctxErr turns a deadline error caused by ctx into ctx's error.
-func ctxErr(ctx context.Context, err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		if e := ctx.Err(); e != nil {
-			return e
-		}
-	}
-	return err
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/msgio"
 	"github.com/mpconn/mpconn/internal/platform"
 )
 
@@ -86,7 +87,7 @@ func TestWireConstants(t *testing.T) {
 func TestRoundTripSizes(t *testing.T) {
 	ctx := testCtx(t)
 	a, b := connPair(t, nil)
-	for _, n := range []int{0, 1, 4, 5, coalesceMax, coalesceMax + 1, readBufSize - 5, readBufSize, 100_000, 3 << 20} {
+	for _, n := range []int{0, 1, 4, 5, msgio.CoalesceMax, msgio.CoalesceMax + 1, msgio.ReadBufSize - 5, msgio.ReadBufSize, 100_000, 3 << 20} {
 		p := bytes.Repeat([]byte{byte(n)}, n)
 		errc := make(chan error, 1)
 		go func() { errc <- a.SendBytes(ctx, p) }()

@@ -33,12 +33,15 @@
 // calls (Queue.get, Lock.acquire, Event.wait, Condition.wait, Barrier.wait)
 // block only the connection they came on.
 //
-// On Linux the Server serves method calls from one event loop (epoll): a
-// request is read with one system call and answered with one, and calls
-// that cannot wait (a dict's, a Queue.put, a Queue.get with an item there)
-// run on the loop itself. Calls that would wait, Condition and Barrier
-// calls, and the methods of Go-registered typeids run on a goroutine of
-// their own, as on other systems every connection does.
+// On Linux the Server serves method calls from an event loop (epoll; one
+// per two processors, at most 8): a request is read with one system call
+// and answered with one, and calls that cannot wait (a dict's, a
+// Queue.put, a Queue.get with an item there) run on the loop itself, so a
+// call that takes long there (the repr of a huge dict) holds up the other
+// connections of its loop, as CPython's lock does. Calls that would wait,
+// Condition and Barrier calls, and the methods of Go-registered typeids
+// run on a goroutine of their own, as on other systems every connection
+// does.
 //
 // # Protocol
 //

@@ -20,7 +20,13 @@ var testKey = []byte("secret")
 // when the test ends.
 func startServer(t *testing.T, opts *ServerOptions) (*Server, string) {
 	t.Helper()
-	addr := filepath.Join(t.TempDir(), "mgr.sock")
+	return startServerAt(t, filepath.Join(t.TempDir(), "mgr.sock"), opts)
+}
+
+// startServerAt is startServer at addr (a TCP address with port 0 gets a
+// free port); it returns the address to dial.
+func startServerAt(t *testing.T, addr string, opts *ServerOptions) (*Server, string) {
+	t.Helper()
 	l, err := mpconn.Listen(addr, &mpconn.ListenOptions{AuthKey: testKey})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +41,7 @@ func startServer(t *testing.T, opts *ServerOptions) (*Server, string) {
 		}
 		l.Close()
 	})
-	return s, addr
+	return s, l.Addr().String()
 }
 
 // runPython runs a script from testdata with args and checks it printed OK.

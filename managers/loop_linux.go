@@ -19,7 +19,9 @@ import (
 // The event loop: on Linux, a Server serves its method-call connections
 // (those that sent accept_connection) from one goroutine that waits in
 // epoll_wait, a blocking system call, reads each request with one read,
-// runs the call (inline.go) and writes the reply with one write.
+// runs the call (inline.go) and writes the reply with one write. A Server
+// on a machine with many processors runs several loops (loopCount), each
+// serving its share of the connections.
 //
 // Serving each connection from a goroutine of its own, through the Go
 // runtime's network poller, cost about three times the system calls and
@@ -98,7 +100,15 @@ type loopConn struct {
 	consumed int
 }
 
-// startLoop makes the Server's event loop, or returns nil when it cannot.
+// loopCount is how many event loops a Server runs: one per two
+// processors the Go runtime uses (one on a 2-core machine, where a second
+// loop would only add wake-ups), at most 8.
+func loopCount() int {
+	return min(max(runtime.GOMAXPROCS(0)/2, 1), 8)
+}
+
+// startLoop makes one of the Server's event loops, or returns nil when it
+// cannot.
 func (s *Server) startLoop() *eventLoop {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -133,9 +143,14 @@ func (s *Server) startLoop() *eventLoop {
 // server is closing, bytes already buffered in conn): the caller then
 // serves it as before.
 func (s *Server) adopt(conn *mpconn.Conn, caller string) bool {
-	s.loopOnce.Do(func() { s.loop = s.startLoop() })
-	l := s.loop
-	if l == nil || conn.Buffered() != 0 {
+	s.loopOnce.Do(func() {
+		for range loopCount() {
+			if l := s.startLoop(); l != nil {
+				s.loops = append(s.loops, l)
+			}
+		}
+	})
+	if len(s.loops) == 0 || conn.Buffered() != 0 {
 		return false
 	}
 	// Under s.mu, so that Close cannot close conn (and its descriptor
@@ -145,6 +160,8 @@ func (s *Server) adopt(conn *mpconn.Conn, caller string) bool {
 		s.mu.Unlock()
 		return false
 	}
+	// Connections go to the loops in turn.
+	l := s.loops[s.nconn%uint64(len(s.loops))]
 	fd, err := conn.Fd()
 	nfd := -1
 	if err == nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mpconn/mpconn"
@@ -68,6 +70,17 @@ func createRaw(t *testing.T, addr, typeid string) string {
 // already there is not; an empty queue's get with a timeout is).
 func TestPipelinedRequests(t *testing.T) {
 	_, addr := startServer(t, nil)
+	testPipelined(t, addr)
+}
+
+// TestPipelinedRequestsTCP: the same over TCP, where requests are read
+// without MSG_PEEK.
+func TestPipelinedRequestsTCP(t *testing.T) {
+	_, addr := startServerAt(t, "127.0.0.1:0", nil)
+	testPipelined(t, addr)
+}
+
+func testPipelined(t *testing.T, addr string) {
 	id := createRaw(t, addr, "dict")
 	qid := createRaw(t, addr, "Queue")
 	conn := methodConn(t, addr)
@@ -222,5 +235,58 @@ func TestCallsSentWithAccept(t *testing.T) {
 			}
 		}
 		conn.Close()
+	}
+}
+
+// TestSeveralLoops: with more processors the Server runs several event
+// loops (on Linux), and clients spread over them are all served.
+func TestSeveralLoops(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(6))
+	s, addr := startServer(t, nil)
+	id := createRaw(t, addr, "dict")
+	var conns []*mpconn.Conn
+	for range 6 {
+		conns = append(conns, methodConn(t, addr))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(conns))
+	for i, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			key := fmt.Sprint("c", i)
+			for j := range 100 {
+				for _, req := range []pickle.Tuple{
+					{id, "__setitem__", pickle.Tuple{key, int64(j)}, pickle.NewDict()},
+					{id, "get", pickle.Tuple{key}, pickle.NewDict()},
+				} {
+					if err := conn.Send(ctx, req); err != nil {
+						errs <- err
+						return
+					}
+					var reply pickle.Tuple
+					if err := conn.Recv(ctx, &reply); err != nil {
+						errs <- err
+						return
+					}
+					if req[1] == "get" && (reply[0] != "#RETURN" || reply[1] != int64(j)) {
+						errs <- fmt.Errorf("%s: get after setting %d: %v", key, j, reply)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// Every connection has been answered, so the loops were started
+	// (and Do makes their start visible here).
+	s.loopOnce.Do(func() {})
+	if runtime.GOOS == "linux" && len(s.loops) != 3 {
+		t.Errorf("%d event loops with GOMAXPROCS 6, want 3", len(s.loops))
 	}
 }

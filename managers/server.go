@@ -64,11 +64,11 @@ type Server struct {
 	local   map[string]*entry // objects with no reference left but a stored proxy (pin.go)
 	nconn   uint64
 
-	// The event loop serving method calls (loop_linux.go); none elsewhere.
+	// The event loops serving method calls (loop_linux.go); none elsewhere.
 	//lint:ignore U1000 used on Linux only
 	loopOnce sync.Once
 	//lint:ignore U1000 used on Linux only
-	loop *eventLoop
+	loops []*eventLoop
 }
 
 // entry is one shared object.

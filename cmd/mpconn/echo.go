@@ -137,8 +137,8 @@ func echoOne(ctx context.Context, out output, c *mpconn.Conn, re reencoder) int 
 }
 
 // echoConn sends every message received on c back, passed through re,
-// until the peer closes at a message boundary (a nil error) or ctx is
-// cancelled (nil too: a requested stop).
+// until the peer closes at a message boundary or leaves (a nil error) or
+// ctx is cancelled (nil too: a requested stop).
 func echoConn(ctx context.Context, c *mpconn.Conn, re reencoder) error {
 	for {
 		msg, err := c.RecvBytes(ctx)
@@ -146,7 +146,10 @@ func echoConn(ctx context.Context, c *mpconn.Conn, re reencoder) error {
 			return nil
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			// A TCP peer that closed with our replies unread resets the
+			// connection, which the receive may see before the end of
+			// the stream: the peer left, as with a failed send.
+			if ctx.Err() != nil || peerGone(err) {
 				return nil
 			}
 			return err

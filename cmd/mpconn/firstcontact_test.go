@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/bench"
 )
 
 func TestTidyError(t *testing.T) {
@@ -81,9 +82,9 @@ func TestBenchUnknownCaseListsCases(t *testing.T) {
 	if code != exitUsage {
 		t.Errorf("exit status %d, want %d", code, exitUsage)
 	}
-	for _, c := range benchCases {
-		if !strings.Contains(stderr.String(), c.name) {
-			t.Errorf("stderr does not list case %s:\n%s", c.name, stderr.String())
+	for _, c := range bench.Cases() {
+		if !strings.Contains(stderr.String(), c.Name) {
+			t.Errorf("stderr does not list case %s:\n%s", c.Name, stderr.String())
 		}
 	}
 }

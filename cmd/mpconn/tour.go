@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/bench"
 	"github.com/mpconn/mpconn/internal/cpython"
 	"github.com/mpconn/mpconn/pickle"
 )
@@ -41,18 +42,25 @@ A demonstration that needs nothing but this program and, ideally, a CPython:
 //go:embed tour_peer.py
 var tourPy string
 
+// benchObject is the object of bench's object cases, which the tour
+// sends too; as a type of this program, it prints as main.benchObject.
+type benchObject bench.Object
+
+// benchObj is the value the tour sends.
+var benchObj = benchObject(bench.Obj)
+
 // tourTimeout bounds every step of the tour but the bench.
 const tourTimeout = 30 * time.Second
 
 func runTour(ctx context.Context, out output, args []string) int {
 	fs := newFlagSet("tour", out)
-	var cfg benchConfig
-	fs.BoolVar(&cfg.quick, "quick", false, "run bench with --quick (very short runs)")
+	var cfg bench.Config
+	fs.BoolVar(&cfg.Quick, "quick", false, "run bench with --quick (very short runs)")
 	fs.Func("python", "use CPython `CMD` (repeatable; default: every CPython found; the Pipe child is the newest)", func(s string) error {
-		cfg.pythons = append(cfg.pythons, s)
+		cfg.Pythons = append(cfg.Pythons, s)
 		return nil
 	})
-	fs.BoolVar(&cfg.noPython, "no-python", false, "use no CPython: a Go child, Go clients, bench without CPython")
+	fs.BoolVar(&cfg.NoPython, "no-python", false, "use no CPython: a Go child, Go clients, bench without CPython")
 	pos, status := parseFlags(fs, out, tourIntro, args)
 	if status >= 0 {
 		return status
@@ -60,12 +68,12 @@ func runTour(ctx context.Context, out output, args []string) int {
 	if len(pos) > 0 {
 		return usageError(fs, out, tourIntro, "unexpected arguments: %q", pos)
 	}
-	pys, err := cfg.findPythons()
+	pys, err := cfg.FindPythons()
 	if err != nil {
 		out.errorf("tour", "%v", err)
 		return exitFail
 	}
-	py, havePy := newestPython(pys)
+	py, havePy := bench.NewestPython(pys)
 	w := out.stdout
 
 	fmt.Fprintf(w, "== 1. A duplex Pipe to a child process\n\n")
@@ -79,11 +87,11 @@ func runTour(ctx context.Context, out output, args []string) int {
 		return exitFail
 	}
 	fmt.Fprintf(w, "\n== 3. mpconn bench")
-	if cfg.quick {
+	if cfg.Quick {
 		fmt.Fprintf(w, " --quick (very short runs: rough numbers)")
 	}
 	fmt.Fprintf(w, "\n\n")
-	if err := bench(ctx, out, cfg); err != nil {
+	if err := bench.Run(ctx, out.stdout, out.stderr, cfg); err != nil {
 		out.errorf("tour", "bench: %v", err)
 		return exitFail
 	}
@@ -125,7 +133,7 @@ func tourPipe(ctx context.Context, w io.Writer, py cpython.Python, havePy bool) 
 			return err
 		}
 		name = "child"
-		cmd = exec.CommandContext(ctx, exe, "bench", benchProcessArg, "tour-child")
+		cmd = exec.CommandContext(ctx, exe, "bench", bench.ProcessArg, "tour-child")
 		cmd.WaitDelay = 5 * time.Second
 		fmt.Fprintf(w, "No CPython in use: the child is this program again, using mpconn.FDConn(3).\n")
 	}
@@ -328,6 +336,15 @@ func (r tourReply) String() string {
 
 // tourGoChild is the tour's Pipe child when there is no CPython: this
 // program again, on descriptor 3.
+// runTourChild is the tour's Go child (mpconn bench __process tour-child).
+func runTourChild(ctx context.Context, out output) int {
+	if err := tourGoChild(ctx, out); err != nil {
+		fmt.Fprintf(out.stderr, "mpconn tour child: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
 func tourGoChild(ctx context.Context, out output) error {
 	c, err := mpconn.FDConn(3, nil)
 	if err != nil {

@@ -319,8 +319,8 @@ var emptyBuf = make([]byte, 1)
 // A send after the peer closed its end returns an error that matches
 // [syscall.EPIPE] through errors.Is.
 func (c *Conn) WriteMsg(ctx context.Context, p []byte) error {
-	if uint64(len(p)) > MaxMessage {
-		return ErrMessageTooBig
+	if err := checkSize(len(p)); err != nil {
+		return err
 	}
 	if err := c.fd.acquire(); err != nil {
 		return err
@@ -396,8 +396,8 @@ func (e *writeError) Is(target error) bool { return e.epipe && target == syscall
 // not read) is never taken at once, unless a read waiting on the other
 // end takes it. Another goroutine's send in progress counts as no room.
 func (c *Conn) TryWriteMsg(p []byte) (sent bool, err error) {
-	if uint64(len(p)) > MaxMessage {
-		return false, ErrMessageTooBig
+	if err := checkSize(len(p)); err != nil {
+		return false, err
 	}
 	if err := c.fd.acquire(); err != nil {
 		return false, err

@@ -51,12 +51,6 @@ func TestListenExisting(t *testing.T) {
 	}
 }
 
-// onWine reports whether the test runs under Wine, whose ntdll has
-// wine_get_version.
-func onWine() bool {
-	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
-}
-
 func TestDialMissing(t *testing.T) {
 	_, err := Dial(testCtx(t), UniqueName(os.Getpid()))
 	if !errors.Is(err, os.ErrNotExist) {

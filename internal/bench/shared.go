@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -50,7 +50,7 @@ const benchPageStride = 4096
 // benchPiece is the size of the pieces the in-place producer writes.
 const benchPiece = 1 << 20
 
-func benchShared(ctx context.Context, out output, role, impl string, dur, warm time.Duration) error {
+func benchShared(ctx context.Context, stdout io.Writer, role, impl string, dur, warm time.Duration) error {
 	c, err := mpconn.FDConn(3, nil)
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func benchShared(ctx context.Context, out output, role, impl string, dur, warm t
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out.stdout, "result %d %d\n", n, el.Nanoseconds())
+	fmt.Fprintf(stdout, "result %d %d\n", n, el.Nanoseconds())
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,20 +17,21 @@ import (
 	"github.com/mpconn/mpconn"
 )
 
-// bench runs every measurement in two fresh processes, a driver that times
-// the work and a peer that answers, connected by a socketpair on
-// descriptor 3, whatever the implementation: for the Go implementations
-// they are this program run again as
+// ProcessArg is the argument of mpconn's bench subcommand that makes the
+// program a bench process. Run runs every measurement in two fresh
+// processes, a driver that times the work and a peer that answers,
+// connected by a socketpair on descriptor 3, whatever the implementation:
+// for the Go implementations they are this program run again as
 //
 //	mpconn bench __process ROLE IMPL CASE DURATION WARMUP [ADDR]
 //
-// (a mode that usage does not show). ROLE is driver or peer, IMPL mpconn,
-// many (mpconn sending with SendBytesMany and SendMany), raw, shared and
-// shared-py (bulk_64MiB through package shm: bench_shared.go), or the
-// experiment rawblock; ADDR is the Unix
-// socket path of connect_auth. The driver warms
+// (a mode that usage does not show), which calls RunProcess. ROLE is
+// driver or peer, IMPL mpconn, many (mpconn sending with SendBytesMany and
+// SendMany), raw, shared and shared-py (bulk_64MiB through package shm),
+// or the experiment rawblock; ADDR is the Unix socket path of
+// connect_auth. The driver warms
 // up for WARMUP, measures for DURATION and prints "result COUNT NANOS".
-const benchProcessArg = "__process"
+const ProcessArg = "__process"
 
 // benchKey is the authentication key of connect_auth.
 var benchKey = []byte("mpconn-bench-key")
@@ -55,8 +56,8 @@ var benchAck = []byte("ack")
 type benchTransport interface {
 	send(p []byte) error
 	recvInto(buf []byte) (int, error)
-	sendObj(v *benchObject) error
-	recvObj(v *benchObject) error
+	sendObj(v *Object) error
+	recvObj(v *Object) error
 	close() error
 }
 
@@ -72,9 +73,9 @@ func (t mpconnTransport) send(p []byte) error { return t.c.SendBytes(t.ctx, p) }
 func (t mpconnTransport) recvInto(buf []byte) (int, error) {
 	return t.c.RecvBytesInto(t.ctx, buf, 0)
 }
-func (t mpconnTransport) sendObj(v *benchObject) error { return t.c.Send(t.ctx, v) }
-func (t mpconnTransport) recvObj(v *benchObject) error { return t.c.Recv(t.ctx, v) }
-func (t mpconnTransport) close() error                 { return t.c.Close() }
+func (t mpconnTransport) sendObj(v *Object) error { return t.c.Send(t.ctx, v) }
+func (t mpconnTransport) recvObj(v *Object) error { return t.c.Recv(t.ctx, v) }
+func (t mpconnTransport) close() error            { return t.c.Close() }
 
 // manyTransport is mpconn sending a stream n messages at a time, with
 // SendBytesMany and SendMany.
@@ -92,7 +93,7 @@ func (t *manyTransport) sendMany(p []byte, n int) error {
 	return err
 }
 
-func (t *manyTransport) sendObjMany(v *benchObject, n int) error {
+func (t *manyTransport) sendObjMany(v *Object, n int) error {
 	for len(t.objs) < n {
 		t.objs = append(t.objs, v)
 	}
@@ -138,7 +139,7 @@ func (t *rawTransport) recvInto(buf []byte) (int, error) {
 	return n, err
 }
 
-func (t *rawTransport) sendObj(v *benchObject) error {
+func (t *rawTransport) sendObj(v *Object) error {
 	p, err := t.codec.Marshal(v)
 	if err != nil {
 		return err
@@ -146,7 +147,7 @@ func (t *rawTransport) sendObj(v *benchObject) error {
 	return t.send(p)
 }
 
-func (t *rawTransport) recvObj(v *benchObject) error {
+func (t *rawTransport) recvObj(v *Object) error {
 	if t.rbuf == nil {
 		t.rbuf = make([]byte, 4<<10)
 	}
@@ -159,25 +160,26 @@ func (t *rawTransport) recvObj(v *benchObject) error {
 
 func (t *rawTransport) close() error { return t.nc.Close() }
 
-// runBenchProcess is the hidden driver and peer mode of bench (and the
-// tour's Go child: "tour-child").
-func runBenchProcess(ctx context.Context, out output, args []string) int {
-	if len(args) >= 1 && args[0] == "tour-child" {
-		if err := tourGoChild(ctx, out); err != nil {
-			fmt.Fprintf(out.stderr, "mpconn tour child: %v\n", err)
-			return exitFail
-		}
-		return exitOK
-	}
+// Exit statuses of RunProcess, as the mpconn command's.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// RunProcess is the hidden driver and peer mode of a bench run (the
+// arguments after ProcessArg: ROLE IMPL CASE DURATION WARMUP [ADDR]). It
+// returns the process's exit status.
+func RunProcess(ctx context.Context, stdout, stderr io.Writer, args []string) int {
 	if len(args) < 5 {
-		fmt.Fprintf(out.stderr, "mpconn bench %s: want ROLE IMPL CASE DURATION WARMUP [ADDR]\n", benchProcessArg)
+		fmt.Fprintf(stderr, "mpconn bench %s: want ROLE IMPL CASE DURATION WARMUP [ADDR]\n", ProcessArg)
 		return exitUsage
 	}
 	role, impl, name := args[0], args[1], args[2]
 	dur, err1 := time.ParseDuration(args[3])
 	warm, err2 := time.ParseDuration(args[4])
 	if err := errors.Join(err1, err2); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn bench %s: %v\n", benchProcessArg, err)
+		fmt.Fprintf(stderr, "mpconn bench %s: %v\n", ProcessArg, err)
 		return exitUsage
 	}
 	var addr string
@@ -192,8 +194,8 @@ func runBenchProcess(ctx context.Context, out output, args []string) int {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := benchProcess(ctx, out, role, impl, name, dur, warm, addr); err != nil {
-		fmt.Fprintf(out.stderr, "mpconn bench %s %s %s %s: %v\n", benchProcessArg, role, impl, name, err)
+	if err := benchProcess(ctx, stdout, role, impl, name, dur, warm, addr); err != nil {
+		fmt.Fprintf(stderr, "mpconn bench %s %s %s %s: %v\n", ProcessArg, role, impl, name, err)
 		return exitFail
 	}
 	return exitOK
@@ -232,9 +234,9 @@ func openTransport(impl string) (benchTransport, error) {
 	return nil, fmt.Errorf("unknown implementation %q", impl)
 }
 
-func benchProcess(ctx context.Context, out output, role, impl, name string, dur, warm time.Duration, addr string) error {
+func benchProcess(ctx context.Context, stdout io.Writer, role, impl, name string, dur, warm time.Duration, addr string) error {
 	if name == "connect_auth" {
-		return benchConnect(ctx, out, role, impl, dur, warm, addr)
+		return benchConnect(ctx, stdout, role, impl, dur, warm, addr)
 	}
 	if name == "manager_ops" {
 		if role != "peer" {
@@ -243,7 +245,7 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 		return benchManagerServe(ctx, addr)
 	}
 	if impl == "shared" || impl == "shared-inplace" || impl == "shared-py" {
-		return benchShared(ctx, out, role, impl, dur, warm)
+		return benchShared(ctx, stdout, role, impl, dur, warm)
 	}
 	if role == "peer" && impl == "many" {
 		impl = "mpconn" // the receiver is the same
@@ -275,9 +277,9 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 			return err
 		}
 	case "rtt_object":
-		var got benchObject
+		var got Object
 		step = func(int) error {
-			if err := t.sendObj(&benchObj); err != nil {
+			if err := t.sendObj(&Obj); err != nil {
 				return err
 			}
 			return t.recvObj(&got)
@@ -309,10 +311,10 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 		batch = benchStreamBatch
 		step = func(n int) error {
 			if m, ok := t.(*manyTransport); ok {
-				return m.sendObjMany(&benchObj, n)
+				return m.sendObjMany(&Obj, n)
 			}
 			for range n {
-				if err := t.sendObj(&benchObj); err != nil {
+				if err := t.sendObj(&Obj); err != nil {
 					return err
 				}
 			}
@@ -329,7 +331,7 @@ func benchProcess(ctx context.Context, out output, role, impl, name string, dur,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out.stdout, "result %d %d\n", n, el.Nanoseconds())
+	fmt.Fprintf(stdout, "result %d %d\n", n, el.Nanoseconds())
 	return nil
 }
 
@@ -382,7 +384,7 @@ func benchPeer(t benchTransport, name string) error {
 			}
 		}
 	case "rtt_object":
-		var v benchObject
+		var v Object
 		for {
 			if err := t.recvObj(&v); err != nil {
 				return err
@@ -408,7 +410,7 @@ func benchPeer(t benchTransport, name string) error {
 			}
 		}
 	case "stream_object":
-		var v benchObject
+		var v Object
 		for {
 			if err := t.recvObj(&v); err != nil {
 				return err
@@ -427,7 +429,7 @@ func benchPeer(t benchTransport, name string) error {
 // connection it accepts; the driver connects (and authenticates) and
 // closes, again and again. The peer says "ready" on descriptor 3 once it
 // listens. The raw baseline connects and closes a plain Unix socket.
-func benchConnect(ctx context.Context, out output, role, impl string, dur, warm time.Duration, addr string) error {
+func benchConnect(ctx context.Context, stdout io.Writer, role, impl string, dur, warm time.Duration, addr string) error {
 	ctrl := os.NewFile(3, "control")
 	defer ctrl.Close()
 	if role == "peer" {
@@ -474,7 +476,7 @@ func benchConnect(ctx context.Context, out output, role, impl string, dur, warm 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out.stdout, "result %d %d\n", n, el.Nanoseconds())
+	fmt.Fprintf(stdout, "result %d %d\n", n, el.Nanoseconds())
 	return nil
 }
 

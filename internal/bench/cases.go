@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"strings"
@@ -27,8 +27,24 @@ func perOpMicros(n int64, d time.Duration) float64 {
 
 func perSecond(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
 
-// benchCaseNames lists the names of the cases, for error messages.
-func benchCaseNames() string {
+// Case describes one of bench's cases.
+type Case struct {
+	Name    string
+	Unit    string // of its values
+	Manager bool   // it measures manager servers (the raw Go baseline has none)
+}
+
+// Cases lists the cases, in the order a bench runs and prints them.
+func Cases() []Case {
+	cs := make([]Case, len(benchCases))
+	for i, c := range benchCases {
+		cs[i] = Case{Name: c.name, Unit: c.unit, Manager: c.manager}
+	}
+	return cs
+}
+
+// CaseNames lists the names of the cases, for error messages.
+func CaseNames() string {
 	names := make([]string, len(benchCases))
 	for i, c := range benchCases {
 		names[i] = c.name
@@ -88,6 +104,9 @@ var benchCases = []*benchCase{
 		unit:  "ops/s", value: perSecond, manager: true,
 	},
 }
+
+// HasCase reports whether there is a case called name.
+func HasCase(name string) bool { return findBenchCase(name) != nil }
 
 // findBenchCase returns the case called name, or nil.
 func findBenchCase(name string) *benchCase {

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -62,8 +62,8 @@ func pythons(cmds []string) ([]cpython.Python, error) {
 	return ps, nil
 }
 
-// newestPython returns the newest interpreter of ps.
-func newestPython(ps []cpython.Python) (cpython.Python, bool) {
+// NewestPython returns the newest interpreter of ps.
+func NewestPython(ps []cpython.Python) (cpython.Python, bool) {
 	if len(ps) == 0 {
 		return cpython.Python{}, false
 	}

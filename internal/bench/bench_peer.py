@@ -1,5 +1,5 @@
 # The CPython side of "mpconn bench": the same driver and peer as the Go
-# processes (benchpeer.go), with multiprocessing.connection, on CPython 2.7
+# processes (RunProcess), with multiprocessing.connection, on CPython 2.7
 # and 3.x. Arguments: ROLE CASE DURATION WARMUP [ADDR], durations in
 # seconds; the socketpair is descriptor 3. The driver prints
 # "result COUNT NANOS".

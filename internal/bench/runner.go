@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -191,7 +191,7 @@ func (r *benchRunner) command(ctx context.Context, bc *benchCase, im *benchImpl,
 		return py.Command(ctx, benchManagerPy, benchManagerArgs(role, r.dur, r.warm, addr)...)
 	}
 	if im.isGo() && !(im.pyPeer && role == "peer") {
-		args := []string{"bench", benchProcessArg, role, im.goRun, name, r.dur.String(), r.warm.String()}
+		args := []string{"bench", ProcessArg, role, im.goRun, name, r.dur.String(), r.warm.String()}
 		if addr != "" {
 			args = append(args, addr)
 		}
