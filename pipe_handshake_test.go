@@ -147,7 +147,7 @@ func (e goPeekEnd) msgBuffered() bool { return e.p.waiting("go") }
 
 // pyPipeConn plays CPython's PipeConnection and handshake functions over
 // a pyWire: the in-memory msgPipe here, a real named pipe on Windows
-// (pipe_handshake_windows_test.go).
+// (TestPipeHandshakeRealPipeGoListener and GoClient).
 type pyPipeConn struct {
 	ctx context.Context
 	w   pyWire

@@ -19,7 +19,7 @@ import (
 // The event loop: on Linux, a Server serves its method-call connections
 // (those that sent accept_connection) from one goroutine that waits in
 // epoll_wait, a blocking system call, reads each request with one read,
-// runs the call (inline.go) and writes the reply with one write. A Server
+// runs the call (inline, under an inlineContext) and writes the reply with one write. A Server
 // on a machine with many processors runs several loops (loopCount), each
 // serving its share of the connections.
 //
