@@ -46,6 +46,11 @@ const (
 // blockingSlots bounds the handshakes waiting in blocking system calls.
 var blockingSlots = make(chan struct{}, maxBlockingHandshakes)
 
+// errMoveOn is what a receive returns, with nothing consumed, when the
+// connection is not ready and the handshake should go on elsewhere
+// (rawHandshake with moveOn set). serverAuth.run can then be called again.
+var errMoveOn = errors.New("mpconn: handshake: go on in the background")
+
 // rawHandshake is a handshakeConn over a non-blocking socket descriptor
 // that the network poller does not know yet. It waits with poll(2) while
 // it holds a blocking slot and has patience left; after that, or when it
