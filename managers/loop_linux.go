@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -58,12 +59,23 @@ const (
 // 10ms. Yielding more often than that keeps sysmon asleep.
 const loopYieldEvery = 2 * time.Millisecond
 
+// loopSendTake: loops write a reply and take its request out of a Unix
+// socket in one call where io_uring allows (sendTaker); tests turn it off
+// to try the two-call path.
+var loopSendTake = true
+
 // eventLoop serves a Server's method-call connections.
 type eventLoop struct {
 	s      *Server
 	epfd   int
 	evfd   int
 	inline inlineContext
+	ring   *sendTaker // nil: replies and takes are two calls
+
+	// For tests: the loop started with a ring, and dropped it after an
+	// error.
+	hadRing     bool
+	ringDropped atomic.Bool
 
 	mu      sync.Mutex
 	stopped bool
@@ -87,6 +99,7 @@ type loopConn struct {
 	r, w   int
 	need   int    // bytes the incomplete message at buf[r:] needs, with its header
 	out    []byte // replies not yet written
+	pend   []byte // peek: the reply written with the take (sendTake)
 	wbuf   []byte // the reply being framed, reused
 	reply  []byte // the framed reply of a handed-off call
 	busy   bool   // a goroutine runs one of its calls
@@ -131,6 +144,10 @@ func (s *Server) startLoop() *eventLoop {
 	l := &eventLoop{
 		s: s, epfd: epfd, evfd: evfd, inline: inlineContext{s.ctx},
 		conns: map[uint32]*loopConn{}, events: make([]unix.EpollEvent, 64),
+	}
+	if loopSendTake {
+		l.ring = newSendTaker()
+		l.hadRing = l.ring != nil
 	}
 	s.wg.Add(1)
 	go l.run()
@@ -311,6 +328,10 @@ func (l *eventLoop) stop() {
 	}
 	unix.Close(l.evfd)
 	unix.Close(l.epfd)
+	if l.ring != nil {
+		l.ring.close()
+		l.ring = nil
+	}
 }
 
 // closeConn closes a connection of the loop and gives its slot back.
@@ -417,10 +438,10 @@ func (l *eventLoop) peek(c *loopConn) {
 	}
 	c.w, c.peeked, c.consumed = n, true, 0
 	l.process(c)
+	c.peeked = false
 	if c.closed {
 		return
 	}
-	c.peeked = false
 	k := c.consumed
 	if k == 0 {
 		// Nothing whole: take the bytes (a long request).
@@ -429,6 +450,14 @@ func (l *eventLoop) peek(c *loopConn) {
 		// What was served is taken out; the rest is still in the
 		// socket, and read again.
 		c.r, c.w = 0, 0
+	}
+	if len(c.pend) > 0 {
+		// The last reply, with the take: see sendTaker.
+		took, ok := l.sendTake(c, k)
+		if !ok {
+			return
+		}
+		k -= took
 	}
 	for k > 0 {
 		m, err := unix.Read(c.fd, c.buf[:k])
@@ -446,6 +475,47 @@ func (l *eventLoop) peek(c *loopConn) {
 	}
 }
 
+// sendTake writes c.pend and takes k bytes out of c's socket, in one
+// call if the loop has a ring, else in two. It returns how many bytes it
+// took, and false if it closed c.
+func (l *eventLoop) sendTake(c *loopConn, k int) (int, bool) {
+	pend := c.pend
+	c.pend = pend[:0]
+	if l.ring != nil {
+		sent, took, err := l.ring.sendTake(c.fd, pend, c.buf[:k])
+		if err == nil {
+			if sent == -int(unix.EAGAIN) || sent == -int(unix.EINTR) {
+				sent = 0
+			}
+			if took == -int(unix.EINTR) {
+				took = 0 // read below
+			}
+			if sent < 0 || took < 0 {
+				l.closeConn(c)
+				return 0, false
+			}
+			if sent < len(pend) {
+				c.out = append(c.out[:0], pend[sent:]...)
+				l.watch(c)
+			}
+			return took, !c.closed
+		}
+		l.ring.close()
+		l.ring = nil
+		l.ringDropped.Store(true)
+		if err == errRingLost {
+			l.s.logf("managers: event loop: %v: closing a connection", err)
+			l.closeConn(c)
+			return 0, false
+		}
+	}
+	l.writeOut(c, pend)
+	if len(c.out) > 0 && !c.closed {
+		l.watch(c)
+	}
+	return 0, !c.closed
+}
+
 // recvPeek reads what is in a socket without taking it out.
 func recvPeek(fd int, p []byte) (int, error) {
 	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_PEEK, 0, 0)
@@ -460,9 +530,23 @@ func recvPeek(fd int, p []byte) (int, error) {
 // epoll watches c for.
 func (l *eventLoop) process(c *loopConn) {
 	for !c.closed && !c.busy && len(c.out) == 0 {
+		r, consumed := c.r, c.consumed
 		msg, ok := l.nextMessage(c)
 		if !ok {
 			break
+		}
+		if len(c.pend) > 0 {
+			// The reply kept for the take is not the last: write it
+			// now.
+			l.writeOut(c, c.pend)
+			c.pend = c.pend[:0]
+			if c.closed {
+				break
+			}
+			if len(c.out) > 0 {
+				c.r, c.consumed = r, consumed // served once c.out drains
+				break
+			}
 		}
 		l.serve(c, msg)
 	}
@@ -586,11 +670,23 @@ func frameReply(dst []byte, s *Server, proto int, kind string, res any) ([]byte,
 }
 
 // write writes frame to c, keeping what the socket does not take now.
+// While peek serves what it peeked, the reply is kept in c.pend, to be
+// written with the take (sendTake).
 func (l *eventLoop) write(c *loopConn, frame []byte) {
 	if len(c.out) > 0 {
 		c.out = append(c.out, frame...)
 		return
 	}
+	if c.peeked && len(c.pend) == 0 && len(frame) <= loopBufKeep {
+		c.pend = append(c.pend, frame...)
+		return
+	}
+	l.writeOut(c, frame)
+}
+
+// writeOut writes frame to c, which has no pending output, keeping what
+// the socket does not take now.
+func (l *eventLoop) writeOut(c *loopConn, frame []byte) {
 	n, ok := l.writeNow(c, frame)
 	if ok && n < len(frame) {
 		c.out = append(c.out[:0], frame[n:]...)
