@@ -59,10 +59,10 @@ const (
 // 10ms. Yielding more often than that keeps sysmon asleep.
 const loopYieldEvery = 2 * time.Millisecond
 
-// loopSendTake: loops write a reply and take its request out of a Unix
-// socket in one call where io_uring allows (sendTaker); tests turn it off
-// to try the two-call path.
-var loopSendTake = true
+// loopURing: loops peek at requests, write replies and take requests
+// out of Unix sockets through io_uring where it is allowed (uring); tests
+// turn it off to try the path of one call each.
+var loopURing = true
 
 // eventLoop serves a Server's method-call connections.
 type eventLoop struct {
@@ -70,7 +70,7 @@ type eventLoop struct {
 	epfd   int
 	evfd   int
 	inline inlineContext
-	ring   *sendTaker // nil: replies and takes are two calls
+	ring   *uring // nil: one call for each peek, write and take
 
 	// For tests: the loop started with a ring, and dropped it after an
 	// error.
@@ -87,6 +87,9 @@ type eventLoop struct {
 	conns   map[uint32]*loopConn
 	next    uint32
 	events  []unix.EpollEvent
+	peekq   []*loopConn // to peek after this batch of events (peekAll)
+	takeq   []*loopConn // to take bytes from (takeAll)
+	calls   []ringCall
 	yielded time.Time // when the loop last called runtime.Gosched
 }
 
@@ -99,7 +102,8 @@ type loopConn struct {
 	r, w   int
 	need   int    // bytes the incomplete message at buf[r:] needs, with its header
 	out    []byte // replies not yet written
-	pend   []byte // peek: the reply written with the take (sendTake)
+	pend   []byte // peek: the reply written with the take (takeAll)
+	take   int    // peek: the bytes to take out of the socket
 	wbuf   []byte // the reply being framed, reused
 	reply  []byte // the framed reply of a handed-off call
 	busy   bool   // a goroutine runs one of its calls
@@ -145,8 +149,8 @@ func (s *Server) startLoop() *eventLoop {
 		s: s, epfd: epfd, evfd: evfd, inline: inlineContext{s.ctx},
 		conns: map[uint32]*loopConn{}, events: make([]unix.EpollEvent, 64),
 	}
-	if loopSendTake {
-		l.ring = newSendTaker()
+	if loopURing {
+		l.ring = newURing()
 		l.hadRing = l.ring != nil
 	}
 	s.wg.Add(1)
@@ -259,6 +263,9 @@ func (l *eventLoop) run() {
 			} else {
 				l.readable(c)
 			}
+		}
+		if len(l.peekq) > 0 {
+			l.peekAll()
 		}
 	}
 }
@@ -396,7 +403,11 @@ func (l *eventLoop) readable(c *loopConn) {
 		c.buf = make([]byte, loopBufSize)
 	}
 	if c.unix && c.w == 0 {
-		l.peek(c)
+		if l.ring != nil {
+			l.peekq = append(l.peekq, c) // peekAll, after the batch
+		} else {
+			l.peek(c)
+		}
 		return
 	}
 	if c.w == len(c.buf) {
@@ -426,40 +437,73 @@ func (l *eventLoop) readable(c *loopConn) {
 // peek serves the whole requests waiting in c's socket, reading them with
 // MSG_PEEK, then takes their bytes out of the socket. When no request is
 // whole yet it reads the bytes normally, and the rest of that request is
-// read as it arrives, as on other sockets.
+// read as it arrives, as on other sockets. This is the path of a loop
+// without a ring; with one, peekAll and takeAll do the same for every
+// connection of a batch of events with two system calls in all.
 func (l *eventLoop) peek(c *loopConn) {
 	n, err := recvPeek(c.fd, c.buf)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	if !l.peeked(c, n, err) {
 		return
+	}
+	sent := 0
+	if len(c.pend) > 0 {
+		var ok bool
+		if sent, ok = l.writeNow(c, c.pend); !ok {
+			return
+		}
+	}
+	l.took(c, sent, 0)
+}
+
+// peeked serves the whole requests among the n bytes peeked from c (err:
+// the peek's error), keeping the last reply in c.pend. It reports whether
+// bytes are to be taken out of the socket (c.take of them).
+func (l *eventLoop) peeked(c *loopConn, n int, err error) bool {
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return false
 	}
 	if err != nil || n == 0 {
 		l.closeConn(c)
-		return
+		return false
 	}
 	c.w, c.peeked, c.consumed = n, true, 0
 	l.process(c)
 	c.peeked = false
 	if c.closed {
-		return
+		return false
 	}
-	k := c.consumed
-	if k == 0 {
+	c.take = c.consumed
+	if c.take == 0 {
 		// Nothing whole: take the bytes (a long request).
-		k = c.w
+		c.take = c.w
 	} else {
 		// What was served is taken out; the rest is still in the
 		// socket, and read again.
 		c.r, c.w = 0, 0
 	}
-	if len(c.pend) > 0 {
-		// The last reply, with the take: see sendTaker.
-		took, ok := l.sendTake(c, k)
-		if !ok {
-			return
-		}
-		k -= took
+	return true
+}
+
+// took finishes a take: sent bytes of c.pend were written (or -errno),
+// and took bytes of c.take were taken out (or -errno); it takes the rest
+// and serves what is left of a long request.
+func (l *eventLoop) took(c *loopConn, sent, took int) {
+	if sent == -int(unix.EAGAIN) || sent == -int(unix.EINTR) {
+		sent = 0
 	}
-	for k > 0 {
+	if took == -int(unix.EAGAIN) || took == -int(unix.EINTR) {
+		took = 0 // read below
+	}
+	if sent < 0 || took < 0 {
+		l.closeConn(c)
+		return
+	}
+	if sent < len(c.pend) {
+		c.out = append(c.out[:0], c.pend[sent:]...)
+		l.watch(c)
+	}
+	c.pend = c.pend[:0]
+	for k := c.take - took; k > 0 && !c.closed; {
 		m, err := unix.Read(c.fd, c.buf[:k])
 		if err == unix.EINTR {
 			continue
@@ -470,50 +514,103 @@ func (l *eventLoop) peek(c *loopConn) {
 		}
 		k -= m
 	}
-	if c.w > 0 {
+	if c.w > 0 && !c.closed {
 		l.process(c)
 	}
 }
 
-// sendTake writes c.pend and takes k bytes out of c's socket, in one
-// call if the loop has a ring, else in two. It returns how many bytes it
-// took, and false if it closed c.
-func (l *eventLoop) sendTake(c *loopConn, k int) (int, bool) {
-	pend := c.pend
-	c.pend = pend[:0]
-	if l.ring != nil {
-		sent, took, err := l.ring.sendTake(c.fd, pend, c.buf[:k])
-		if err == nil {
-			if sent == -int(unix.EAGAIN) || sent == -int(unix.EINTR) {
-				sent = 0
-			}
-			if took == -int(unix.EINTR) {
-				took = 0 // read below
-			}
-			if sent < 0 || took < 0 {
-				l.closeConn(c)
-				return 0, false
-			}
-			if sent < len(pend) {
-				c.out = append(c.out[:0], pend[sent:]...)
-				l.watch(c)
-			}
-			return took, !c.closed
+// peekAll peeks at the connections of l.peekq in one system call and
+// serves what they sent; takeAll then writes the replies and takes the
+// requests out.
+func (l *eventLoop) peekAll() {
+	q := l.peekq
+	calls := l.calls[:0]
+	for _, c := range q {
+		calls = append(calls, ringCall{op: uringOpRecv, fd: c.fd, buf: c.buf, flags: unix.MSG_PEEK})
+	}
+	l.calls = calls
+	err := l.ring.run(calls)
+	if err != nil {
+		// A peek takes nothing: peek again, one call each.
+		l.dropRing(err)
+		for _, c := range q {
+			l.peek(c)
 		}
-		l.ring.close()
-		l.ring = nil
-		l.ringDropped.Store(true)
-		if err == errRingLost {
-			l.s.logf("managers: event loop: %v: closing a connection", err)
+		clear(q)
+		l.peekq = q[:0]
+		return
+	}
+	for i, c := range q {
+		n, err := calls[i].res, error(nil)
+		if n < 0 {
+			n, err = 0, unix.Errno(-n)
+		}
+		if l.peeked(c, n, err) {
+			l.takeq = append(l.takeq, c)
+		}
+	}
+	clear(calls)
+	clear(q)
+	l.peekq = q[:0]
+	if len(l.takeq) > 0 {
+		l.takeAll()
+	}
+}
+
+// takeAll writes the replies kept in c.pend and takes the served requests
+// out, for every connection of l.takeq, in one system call: a client woken
+// by its reply cannot run on the server's processor before its request
+// is taken out (see uring).
+func (l *eventLoop) takeAll() {
+	q := l.takeq
+	calls := l.calls[:0]
+	for _, c := range q {
+		if len(c.pend) > 0 {
+			calls = append(calls, ringCall{op: uringOpSend, fd: c.fd, buf: c.pend})
+		}
+		calls = append(calls, ringCall{op: uringOpRecv, fd: c.fd, buf: c.buf[:c.take]})
+	}
+	l.calls = calls
+	err := l.ring.run(calls)
+	if err != nil {
+		l.dropRing(err)
+	}
+	i := 0
+	for _, c := range q {
+		sent, took := 0, 0
+		switch {
+		case err == errRingLost:
+			// Which of its calls were made is unknown.
 			l.closeConn(c)
-			return 0, false
+			continue
+		case err != nil:
+			if len(c.pend) > 0 {
+				var ok bool
+				if sent, ok = l.writeNow(c, c.pend); !ok {
+					continue
+				}
+			}
+		default:
+			if len(c.pend) > 0 {
+				sent = calls[i].res
+				i++
+			}
+			took = calls[i].res
+			i++
 		}
+		l.took(c, sent, took)
 	}
-	l.writeOut(c, pend)
-	if len(c.out) > 0 && !c.closed {
-		l.watch(c)
-	}
-	return 0, !c.closed
+	clear(calls)
+	clear(q)
+	l.takeq = q[:0]
+}
+
+// dropRing stops using the loop's ring after an error.
+func (l *eventLoop) dropRing(err error) {
+	l.s.logf("managers: event loop: %v", err)
+	l.ring.close()
+	l.ring = nil
+	l.ringDropped.Store(true)
 }
 
 // recvPeek reads what is in a socket without taking it out.
@@ -671,7 +768,7 @@ func frameReply(dst []byte, s *Server, proto int, kind string, res any) ([]byte,
 
 // write writes frame to c, keeping what the socket does not take now.
 // While peek serves what it peeked, the reply is kept in c.pend, to be
-// written with the take (sendTake).
+// written with the take (takeAll).
 func (l *eventLoop) write(c *loopConn, frame []byte) {
 	if len(c.out) > 0 {
 		c.out = append(c.out, frame...)

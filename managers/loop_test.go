@@ -151,7 +151,7 @@ func TestClientNotReading(t *testing.T) {
 
 // TestClientNotReadingMidsize: the same with replies of 60 KiB, short
 // enough for the loop to keep each for the write that goes with taking
-// its request out of the socket (sendTaker), long enough to fill the
+// its request out of the socket (takeAll), long enough to fill the
 // socket after a few: those writes are partial.
 func TestClientNotReadingMidsize(t *testing.T) {
 	_, addr := startServer(t, nil)

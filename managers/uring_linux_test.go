@@ -4,21 +4,21 @@ package managers
 
 import "testing"
 
-// TestWithoutSendTaker: where io_uring is missing or forbidden, the event
+// TestWithoutURing: where io_uring is missing or forbidden, the event
 // loop writes a reply and takes its request out of the socket with two
 // calls; the workloads of loop_test.go pass that way too.
-func TestWithoutSendTaker(t *testing.T) {
+func TestWithoutURing(t *testing.T) {
 	// Registered first, so run last: after the servers' Close, which
 	// waits for their loops.
-	t.Cleanup(func() { loopSendTake = true })
-	loopSendTake = false
+	t.Cleanup(func() { loopURing = true })
+	loopURing = false
 	t.Run("pipelined", func(t *testing.T) {
 		s, addr := startServer(t, nil)
 		testPipelined(t, addr)
 		s.loopOnce.Do(func() {})
 		for _, l := range s.loops {
 			if l.hadRing {
-				t.Error("a loop has a ring with loopSendTake false")
+				t.Error("a loop has a ring with loopURing false")
 			}
 		}
 	})
@@ -28,11 +28,11 @@ func TestWithoutSendTaker(t *testing.T) {
 	})
 }
 
-// TestSendTakerUsed: on a Linux that allows io_uring, the loops serving
+// TestURingUsed: on a Linux that allows io_uring, the loops serving
 // Unix sockets have their ring after a workload (errors on the ring would
 // have dropped it).
-func TestSendTakerUsed(t *testing.T) {
-	if u := newSendTaker(); u == nil {
+func TestURingUsed(t *testing.T) {
+	if u := newURing(); u == nil {
 		t.Skip("io_uring not available here (old kernel, kernel.io_uring_disabled or a seccomp filter)")
 	} else {
 		u.close()
