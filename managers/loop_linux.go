@@ -20,9 +20,12 @@ import (
 // The event loop: on Linux, a Server serves its method-call connections
 // (those that sent accept_connection) from one goroutine that waits in
 // epoll_wait, a blocking system call, reads each request with one read,
-// runs the call (inline.go) and writes the reply with one write. A Server
-// on a machine with many processors runs several loops (loopCount), each
-// serving its share of the connections.
+// runs the call (inline.go) and writes the reply with one write. On Unix
+// sockets, where io_uring is allowed, the reads of all the connections
+// one epoll_wait found ready are one system call, and their replies'
+// writes another (uring_linux.go). A Server on a machine with many
+// processors runs several loops (loopCount), each serving its share of
+// the connections.
 //
 // Serving each connection from a goroutine of its own, through the Go
 // runtime's network poller, cost about three times the system calls and
