@@ -12,7 +12,7 @@ import (
 var fuzzKey = []byte("secret")
 
 // refAnswer is a model of a CPython 3.12+ responder written from the spec
-// (§3.5), independent of auth.go: the response to a challenge message, or
+// (§3.5), independent of the package's code: the response to a challenge message, or
 // ok == false when the challenge must be refused.
 func refAnswer(key, msg []byte) (resp []byte, ok bool) {
 	const prefix = "#CHALLENGE#"

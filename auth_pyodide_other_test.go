@@ -9,7 +9,7 @@ import (
 	"github.com/mpconn/mpconn/internal/cpython"
 )
 
-// The Pyodide peers talk through FIFOs (auth_pyodide_test.go): Unix only.
+// The Pyodide peers talk through FIFOs (startPyodideAuthPeer): Unix only.
 // Elsewhere, every handshake starts its own CPython (startAuthPeer).
 
 func startAuthServer(t *testing.T, py cpython.Python) {

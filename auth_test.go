@@ -166,7 +166,7 @@ func (e fakeBatchEnd) sendMsgs(ctx context.Context, ps ...[]byte) error {
 func (e fakeBatchEnd) msgBuffered() bool { return len(e.pending) > 0 }
 
 // ---------------------------------------------------------------------
-// Reference values, computed independently of auth.go
+// Reference values, computed independently of the package's HMAC code
 
 func refHash(name string) func() hash.Hash {
 	switch name {
@@ -356,7 +356,7 @@ func checkChallenge(t *testing.T, msg []byte, digest string) []byte {
 }
 
 // wantResponse is the response the responder must send to payload,
-// derived from the spec (§3.5, §3.6) independently of auth.go.
+// derived from the spec (§3.5, §3.6) independently of the package's HMAC code.
 func wantResponse(key, payload []byte, digest string) []byte {
 	if digest == "" {
 		digest = "sha256"

@@ -208,7 +208,7 @@ func benchStream(b *testing.B, size int) {
 	})
 	if size <= coalesceMax {
 		// The same stream from several goroutines at once, which the
-		// send queue writes together (sendqueue.go).
+		// send queue writes together (group commit).
 		b.Run("mpconn-4senders", func(b *testing.B) {
 			c := startBenchPeer(b, "bench-sink", size)
 			ctx := context.Background()

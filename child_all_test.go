@@ -65,7 +65,7 @@ func childAuthKey() int {
 }
 
 // goChild returns a command re-running the test binary as the named
-// child (see testChildren in main_test.go).
+// child (see testChildren).
 func goChild(name string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+name)

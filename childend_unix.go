@@ -4,8 +4,11 @@ package mpconn
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // childPipe makes the Pipe of StartChild and hands the child's end to
@@ -48,6 +51,22 @@ func childConn(s string, opts *ConnOptions) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	closeFD(fd)
+	unix.Close(fd)
 	return c, nil
+}
+
+// setBlocking clears O_NONBLOCK on f's descriptor.
+func setBlocking(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetNonblock(int(fd), false) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("mpconn: StartChild: %w", serr)
+	}
+	return nil
 }

@@ -19,7 +19,15 @@ import (
 
 // childPipe makes the pipe, lists the child's end in cmd's inherited
 // handles and returns the parent's end, the value of MPCONN_FD and a
-// function that closes this process's copy of the child's end.
+// function to call once cmd.Start has returned: it closes this process's
+// copy of the child's end and, when the child started, records its pid
+// on the parent's end. The pipe itself names the parent as the process
+// of both ends (it opened both), so without that record the parent's
+// SendFile would leave the handle in the parent for the child to take,
+// and its RecvFile would take a handle from any process a DupHandle
+// names; with it, SendFile duplicates the handle into the child, as
+// CPython's DupHandle does for a known pid, and RecvFile takes handles
+// only from the child (or made for the parent).
 func childPipe(cmd *exec.Cmd, opts *ConnOptions) (*Conn, string, func(), error) {
 	mine, h, err := npipe.ChildPipe(nil)
 	if err != nil {
@@ -30,7 +38,12 @@ func childPipe(cmd *exec.Cmd, opts *ConnOptions) (*Conn, string, func(), error) 
 	}
 	a := cmd.SysProcAttr
 	a.AdditionalInheritedHandles = append(a.AdditionalInheritedHandles, syscall.Handle(h))
-	release := func() { windows.CloseHandle(h) }
+	release := func() {
+		windows.CloseHandle(h)
+		if cmd.Process != nil {
+			mine.SetPeerProcess(uint32(cmd.Process.Pid))
+		}
+	}
 	return pipeConn(mine, true, true, opts), strconv.FormatUint(uint64(h), 10), release, nil
 }
 

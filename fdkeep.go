@@ -1,7 +1,7 @@
 package mpconn
 
-// fileKeeper is the side of a descriptor-passing transport (a Unix
-// socket: fdpass_unix.go) that the receive path informs after each read,
+// fileKeeper is the side of a descriptor-passing transport (unixTransport,
+// on a Unix socket) that the receive path informs after each read,
 // so that it keeps only the descriptors the application can still claim.
 type fileKeeper interface {
 	// afterRead judges the descriptors that came with the read just made

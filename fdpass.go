@@ -10,6 +10,8 @@ import (
 // ErrNoFile is returned by [Conn.RecvFile] and [Conn.RecvFiles] when the
 // next byte of the stream carries no descriptors: the peer sent a message,
 // not a handle. Nothing is consumed, so a receive can read the message.
+// (On Windows: when the next message is not a pickled DupHandle; it stays
+// for the next receive as well.)
 var ErrNoFile = errors.New("mpconn: no file descriptor came with the next byte of the stream")
 
 // SendFile sends an open file (or socket, pipe, device: anything with a
@@ -26,12 +28,14 @@ var ErrNoFile = errors.New("mpconn: no file descriptor came with the next byte o
 //
 // On Windows, as CPython's send_handle there, the file's handle travels
 // as a message: a pickled multiprocessing.reduction.DupHandle, over any
-// Conn. The handle is duplicated into the receiving process when a named
-// pipe tells which it is (a pipe from Listen or Dial), and otherwise
-// into this one, for the receiver to take from here (DuplicateHandle
-// with DUPLICATE_CLOSE_SOURCE, asking for the access the handle has); a
-// handle nobody takes stays open in this process. A CPython receiver
-// takes it with recv_handle(conn), which returns the handle.
+// Conn. The handle is duplicated into the receiving process when it is
+// known (the other end of a named pipe from Listen or Dial; the child,
+// on the parent's end of [StartChild]'s pipe; the parent, on the
+// child's), and otherwise into this one, for the receiver to take from
+// here (DuplicateHandle with DUPLICATE_CLOSE_SOURCE, asking for the
+// access the handle has); a handle nobody takes stays open in this
+// process. A CPython receiver takes it with recv_handle(conn), which
+// returns the handle.
 func (c *Conn) SendFile(ctx context.Context, f *os.File) error {
 	return c.SendFiles(ctx, f)
 }
@@ -61,13 +65,15 @@ func (c *Conn) SendFiles(ctx context.Context, files ...*os.File) error {
 //
 // On Windows RecvFile receives the next message, which must be a pickled
 // multiprocessing.reduction.DupHandle (what SendFile and CPython's
-// send_handle send there); any other message is consumed and RecvFile
-// returns an error wrapping [ErrNoFile]. The DupHandle names a handle made
-// for this process or one to take from the sender's process; a DupHandle
-// naming a third process is refused when a named pipe tells who the peer
-// is, but otherwise the peer is trusted, as CPython trusts it. (CPython's
-// send_handle passes DUPLICATE_SAME_ACCESS where the access belongs,
-// CPython issue gh-82369, so a handle it sends has that access mask.)
+// send_handle send there); for any other message RecvFile returns an
+// error wrapping [ErrNoFile] and leaves the message for the next receive
+// (RecvBytes, Recv), as on Unix. The DupHandle names a handle made for
+// this process or one to take from the sender's process; a DupHandle
+// naming a third process is refused when the peer is known (as for
+// SendFile), but otherwise the peer is trusted, as CPython trusts it.
+// (CPython's send_handle passes DUPLICATE_SAME_ACCESS where the access
+// belongs, CPython issue gh-82369, so a handle it sends has that access
+// mask.)
 func (c *Conn) RecvFile(ctx context.Context) (*os.File, error) {
 	files, err := c.RecvFiles(ctx)
 	if err != nil {

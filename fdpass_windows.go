@@ -43,27 +43,15 @@ func grantedAccess(h windows.Handle) (uint32, error) {
 }
 
 // peerPID returns the process id of the other end of a named-pipe Conn,
-// or 0 when it is not known: not a pipe, or both ends opened by this
-// process (a Pipe, whose end a child may have inherited since: the pipe
-// names the process that opened an end, not the one holding it).
+// or 0 when it is not known: not a pipe, or a pipe whose ends this
+// process opened (a Pipe, whose end a child may have inherited since)
+// unless StartChild recorded the child's pid on it.
 func (c *Conn) peerPID() uint32 {
 	s, ok := c.t.(*npipe.Stream)
 	if !ok {
 		return 0
 	}
-	h := s.Conn().Handle()
-	self := windows.GetCurrentProcessId()
-	var server, client uint32
-	if windows.GetNamedPipeServerProcessId(h, &server) != nil || windows.GetNamedPipeClientProcessId(h, &client) != nil {
-		return 0
-	}
-	switch {
-	case server != self:
-		return server
-	case client != self:
-		return client
-	}
-	return 0
+	return s.Conn().PeerProcess()
 }
 
 // testHookPeerPID, when set by a test, replaces peerPID's answer.
@@ -147,26 +135,32 @@ func (c *Conn) sendFiles(ctx context.Context, files []*os.File) error {
 }
 
 func (c *Conn) recvFiles(ctx context.Context) ([]*os.File, error) {
-	msg, err := c.RecvBytes(ctx)
-	if err != nil {
+	if err := c.beginRecv(ctx); err != nil {
 		return nil, err
 	}
-	var v any
-	if err := c.unmarshal(msg, &v); err != nil {
-		return nil, c.opError("recvfile", fmt.Errorf("%w: the message received is not a pickle (%w)", ErrNoFile, err))
+	defer c.unlockRead()
+	// Make the next message whole in the reader and look at it there:
+	// one that is not a DupHandle stays for the next receive, as a
+	// message does on Unix.
+	if _, _, err := c.readMessage(ctx, c.maxSize, nil, true); err != nil {
+		return nil, err
 	}
-	items := []any{v}
-	if l, ok := v.([]any); ok && len(l) > 0 {
-		items = l
+	msg, ok := c.rd.Staged()
+	if !ok {
+		// A staging read that succeeded leaves a whole message.
+		return nil, c.opError("recvfile", errors.New("mpconn: internal error: no message staged"))
+	}
+	ds, err := c.dupHandles(msg)
+	if err != nil {
+		return nil, c.opError("recvfile", err)
+	}
+	// A DupHandle: take the message (it is whole: nothing is read).
+	if _, _, err := c.readMessage(ctx, c.maxSize, nil, false); err != nil {
+		return nil, err
 	}
 	self := windows.GetCurrentProcessId()
 	peer := c.peerPID()
-	ds := make([]dupHandle, 0, len(items))
-	for _, it := range items {
-		d, err := parseDupHandle(it)
-		if err != nil {
-			return nil, c.opError("recvfile", fmt.Errorf("%w: the message received is %w", ErrNoFile, err))
-		}
+	for _, d := range ds {
 		// Only from this process or the pipe's other end: a DupHandle
 		// naming some third process would make this one take (and close
 		// there) a handle of that process's. Over other connections the
@@ -174,7 +168,6 @@ func (c *Conn) recvFiles(ctx context.Context) ([]*os.File, error) {
 		if d.pid != self && peer != 0 && d.pid != peer {
 			return nil, c.opError("recvfile", fmt.Errorf("a DupHandle from process %d, which is not the peer (%d)", d.pid, peer))
 		}
-		ds = append(ds, d)
 	}
 	files := make([]*os.File, 0, len(ds))
 	for _, d := range ds {
@@ -188,6 +181,29 @@ func (c *Conn) recvFiles(ctx context.Context) ([]*os.File, error) {
 		files = append(files, os.NewFile(uintptr(h), fmt.Sprintf("handle %#x", uint64(h))))
 	}
 	return files, nil
+}
+
+// dupHandles decodes msg as what SendFile(s) sends: one pickled
+// DupHandle, or a list of them. Anything else is an error wrapping
+// ErrNoFile.
+func (c *Conn) dupHandles(msg []byte) ([]dupHandle, error) {
+	var v any
+	if err := c.unmarshal(msg, &v); err != nil {
+		return nil, fmt.Errorf("%w: the message received is not a pickle (%w)", ErrNoFile, err)
+	}
+	items := []any{v}
+	if l, ok := v.([]any); ok && len(l) > 0 {
+		items = l
+	}
+	ds := make([]dupHandle, 0, len(items))
+	for _, it := range items {
+		d, err := parseDupHandle(it)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the message received is %w", ErrNoFile, err)
+		}
+		ds = append(ds, d)
+	}
+	return ds, nil
 }
 
 // detach returns the handle in this process, as DupHandle.detach does:

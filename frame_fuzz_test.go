@@ -37,7 +37,7 @@ func (e refEnd) String() string {
 }
 
 // refDecodeFrames decodes a whole byte stream the way the framing spec
-// describes it (§1.1, §1.3, §1.4), independently of frame.go and recv.go:
+// describes it (§1.1, §1.3, §1.4), independently of the package's reader:
 // the messages it holds, how it ends, and for refTooLong the claimed
 // length. max > 0 is the receiver's limit.
 func refDecodeFrames(data []byte, max int64) (msgs [][]byte, end refEnd, claimed int64) {

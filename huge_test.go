@@ -1,7 +1,7 @@
 //go:build !race && !(386 || arm || mips || mipsle)
 
 // (A message over 2 GiB cannot be held on a 32-bit system:
-// toolong32_test.go checks that it is refused there. Not under the race
+// TestMessageTooLongForInt checks that it is refused there. Not under the race
 // detector either: its shadow memory would need tens of GiB.)
 
 package mpconn

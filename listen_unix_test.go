@@ -102,7 +102,7 @@ func TestListenUnixModeIgnoresUmask(t *testing.T) {
 // its owner cannot search, where a non-root owner could not connect to
 // its own socket.
 //
-// Fails at the time of writing: freshUnixAddress (listen_unix.go) relies
+// Fails at the time of writing: freshUnixAddress relies
 // on os.MkdirTemp's 0700, which the umask reduces (to 0600 or 0000); an
 // os.Chmod(d, 0o700) after MkdirTemp fixes it.
 func TestListenFreshDirIgnoresUmask(t *testing.T) {

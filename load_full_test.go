@@ -6,8 +6,8 @@ import "testing"
 
 // TestLoad is the full-size load test: 1,000 authenticated clients, each
 // sending 1,000 messages of mixed sizes through one Unix-socket Listener.
-// Under the race detector it is too slow for CI; load_race_test.go runs a
-// smaller version there.
+// Under the race detector it is too slow for CI; race builds get a
+// smaller TestLoad instead.
 func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Log("-short: running 100 clients x 100 messages")

@@ -23,9 +23,11 @@ var ErrWouldBlock = msgio.ErrWouldBlock
 // has only partly arrived are kept for the next receive.
 //
 // On a named pipe (Windows), which has no descriptor to read without
-// waiting, TryRecvBytes starts a read and cancels it if no message has
-// arrived within a millisecond; a message that has arrived is taken
-// whole.
+// waiting, TryRecvBytes starts a read and cancels it at once unless it
+// completed at once: a message that has arrived (its send returned) is
+// taken whole, and nothing is lost or split otherwise. While a [WaitSet]
+// watches the Conn, the set's own read may be pending on the pipe; a
+// message that read has not handed over yet counts as not arrived.
 func (c *Conn) TryRecvBytes() ([]byte, error) {
 	if c.closed.Load() {
 		return nil, c.opError("recv", net.ErrClosed)

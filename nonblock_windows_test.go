@@ -35,6 +35,77 @@ func TestTryRecvBytesPipe(t *testing.T) {
 	}
 }
 
+// TryRecvBytes keeps message boundaries however the messages sit: several
+// queued in the pipe (taken one per call, in order), one that Poll has
+// made whole in the Conn, one that a WaitSet's read took the start of,
+// and one longer than the pipe's buffer (its send ends only once the
+// receiver reads it, so Poll waits for it first). None is lost when a
+// TryRecvBytes finds nothing between them.
+func TestTryRecvBytesPipeBoundaries(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := pipePair(t)
+	queued := [][]byte{[]byte("one"), {}, bytes.Repeat([]byte("2"), 5000), []byte("three")}
+	for _, m := range queued {
+		if err := a.SendBytes(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range queued {
+		got, err := b.TryRecvBytes()
+		if err != nil || !bytes.Equal(got, m) {
+			t.Fatalf("queued message %d: %d bytes, %v; want %d", i, len(got), err, len(m))
+		}
+	}
+	if _, err := b.TryRecvBytes(); err != ErrWouldBlock {
+		t.Fatalf("after the queued ones: %v", err)
+	}
+
+	// Made whole by Poll, then taken.
+	if err := a.SendBytes(ctx, []byte("polled")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Poll(ctx, 0); !ok || err != nil {
+		t.Fatalf("Poll: %v, %v", ok, err)
+	}
+	if got, err := b.TryRecvBytes(); err != nil || string(got) != "polled" {
+		t.Fatalf("after Poll: %q, %v", got, err)
+	}
+
+	// Reported by a WaitSet, whose read took the message's start.
+	ws := newSet(t)
+	if err := ws.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendBytes(ctx, bytes.Repeat([]byte("w"), 7000)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ws.Wait(ctx, -1)
+	wantReady(t, got, err, b)
+	if m, err := b.TryRecvBytes(); err != nil || !bytes.Equal(m, bytes.Repeat([]byte("w"), 7000)) {
+		t.Fatalf("after the set reported it: %d bytes, %v", len(m), err)
+	}
+	if err := ws.Remove(b); err != nil {
+		t.Fatal(err)
+	}
+
+	// Longer than the pipe's buffer.
+	big := bytes.Repeat([]byte("0123456789"), 10000)
+	sent := make(chan error, 1)
+	go func() { sent <- a.SendBytes(ctx, big) }()
+	if ok, err := b.Poll(ctx, -1); !ok || err != nil {
+		t.Fatalf("Poll for the long message: %v, %v", ok, err)
+	}
+	if m, err := b.TryRecvBytes(); err != nil || !bytes.Equal(m, big) {
+		t.Fatalf("the long message: %d bytes, %v", len(m), err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.TryRecvBytes(); err != ErrWouldBlock {
+		t.Fatalf("at the end: %v", err)
+	}
+}
+
 // TrySendBytes on a named pipe sends a message whole or not at all: small
 // messages fill the pipe's buffer until one is refused; the receiver gets
 // exactly the accepted ones, in order; once it has read them the pipe

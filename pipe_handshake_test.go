@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -64,7 +65,9 @@ func (p *msgPipe) write(end string, data []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shut[other(end)] || p.shut[end] {
-		return io.ErrClosedPipe // ERROR_NO_DATA
+		// ERROR_NO_DATA, which a Conn over a named pipe reports as a
+		// peer gone (an error matching EPIPE).
+		return fmt.Errorf("write to a closed pipe: %w", syscall.EPIPE)
 	}
 	p.wire = append(p.wire, pipeMsg{end, bytes.Clone(data)})
 	p.q[other(end)] = append(p.q[other(end)], bytes.Clone(data))
@@ -147,7 +150,7 @@ func (e goPeekEnd) msgBuffered() bool { return e.p.waiting("go") }
 
 // pyPipeConn plays CPython's PipeConnection and handshake functions over
 // a pyWire: the in-memory msgPipe here, a real named pipe on Windows
-// (pipe_handshake_windows_test.go).
+// (TestPipeHandshakeRealPipeGoListener and GoClient).
 type pyPipeConn struct {
 	ctx context.Context
 	w   pyWire

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Tests of the handshake paths that matter for rawhandshake_linux.go (on
+// Tests of the handshake paths that matter for Linux's raw handshake (on
 // other systems they run through the poller, and must pass all the same):
 // a peer slower than the blocking patience, so that the handshake moves to
 // the poller half-way; bytes that follow the handshake in the same write;

@@ -194,7 +194,7 @@ func (c *Conn) read(p []byte) (int, error) {
 	}
 	if c.raw == nil || !platform.DirectIO {
 		// No descriptor to read without blocking.
-		return msgio.ReadShortly(c.t, p)
+		return c.readNoFD(p)
 	}
 	return c.rd.now.Read(c.raw, p)
 }

@@ -35,7 +35,9 @@
 //
 // On Linux the Server serves method calls from an event loop (epoll; one
 // per two processors, at most 8): a request is read with one system call
-// and answered with one, and calls that cannot wait (a dict's, a
+// and answered with one (on Unix sockets, where io_uring is allowed, one
+// system call reads the requests of every connection found ready, and one
+// writes their replies), and calls that cannot wait (a dict's, a
 // Queue.put, a Queue.get with an item there) run on the loop itself, so a
 // call that takes long there (the repr of a huge dict) holds up the other
 // connections of its loop, as CPython's lock does. Calls that would wait,

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// Method calls run by the event loop (loop_linux.go).
+// Method calls run inline by the event loop (eventLoop, Linux only).
 //
 // Most method calls never wait (a dict's, a list's, a Queue.put on an
 // unbounded queue, a Queue.get with an item there): the event loop runs
@@ -30,7 +30,7 @@ var errWouldBlock = errors.New("managers: the call would wait")
 // first) and Go-registered objects are not: their calls always run on a
 // goroutine of their own.
 //
-//lint:ignore U1000 used on Linux only (loop_linux.go)
+//lint:ignore U1000 used on Linux only (by the event loop)
 type inlineSafe interface{ inlineSafe() }
 
 func (*dictObj) inlineSafe()      {}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -19,9 +20,12 @@ import (
 // The event loop: on Linux, a Server serves its method-call connections
 // (those that sent accept_connection) from one goroutine that waits in
 // epoll_wait, a blocking system call, reads each request with one read,
-// runs the call (inline.go) and writes the reply with one write. A Server
-// on a machine with many processors runs several loops (loopCount), each
-// serving its share of the connections.
+// runs the call (inline, under an inlineContext) and writes the reply
+// with one write. On Unix sockets, where io_uring is allowed, the reads of
+// all the connections one epoll_wait found ready are one system call, and
+// their replies' writes another (uring). A Server on a machine with many
+// processors runs several loops (loopCount), each serving its share of
+// the connections.
 //
 // Serving each connection from a goroutine of its own, through the Go
 // runtime's network poller, cost about three times the system calls and
@@ -58,12 +62,23 @@ const (
 // 10ms. Yielding more often than that keeps sysmon asleep.
 const loopYieldEvery = 2 * time.Millisecond
 
+// loopURing: loops peek at requests, write replies and take requests
+// out of Unix sockets through io_uring where it is allowed (uring); tests
+// turn it off to try the path of one call each.
+var loopURing = true
+
 // eventLoop serves a Server's method-call connections.
 type eventLoop struct {
 	s      *Server
 	epfd   int
 	evfd   int
 	inline inlineContext
+	ring   *uring // nil: one call for each peek, write and take
+
+	// For tests: the loop started with a ring, and dropped it after an
+	// error.
+	hadRing     bool
+	ringDropped atomic.Bool
 
 	mu      sync.Mutex
 	stopped bool
@@ -75,6 +90,9 @@ type eventLoop struct {
 	conns   map[uint32]*loopConn
 	next    uint32
 	events  []unix.EpollEvent
+	peekq   []*loopConn // to peek after this batch of events (peekAll)
+	takeq   []*loopConn // to take bytes from (takeAll)
+	calls   []ringCall
 	yielded time.Time // when the loop last called runtime.Gosched
 }
 
@@ -87,6 +105,8 @@ type loopConn struct {
 	r, w   int
 	need   int    // bytes the incomplete message at buf[r:] needs, with its header
 	out    []byte // replies not yet written
+	pend   []byte // peek: the reply written with the take (takeAll)
+	take   int    // peek: the bytes to take out of the socket
 	wbuf   []byte // the reply being framed, reused
 	reply  []byte // the framed reply of a handed-off call
 	busy   bool   // a goroutine runs one of its calls
@@ -131,6 +151,10 @@ func (s *Server) startLoop() *eventLoop {
 	l := &eventLoop{
 		s: s, epfd: epfd, evfd: evfd, inline: inlineContext{s.ctx},
 		conns: map[uint32]*loopConn{}, events: make([]unix.EpollEvent, 64),
+	}
+	if loopURing {
+		l.ring = newURing()
+		l.hadRing = l.ring != nil
 	}
 	s.wg.Add(1)
 	go l.run()
@@ -243,6 +267,9 @@ func (l *eventLoop) run() {
 				l.readable(c)
 			}
 		}
+		if len(l.peekq) > 0 {
+			l.peekAll()
+		}
 	}
 }
 
@@ -311,6 +338,10 @@ func (l *eventLoop) stop() {
 	}
 	unix.Close(l.evfd)
 	unix.Close(l.epfd)
+	if l.ring != nil {
+		l.ring.close()
+		l.ring = nil
+	}
 }
 
 // closeConn closes a connection of the loop and gives its slot back.
@@ -375,7 +406,11 @@ func (l *eventLoop) readable(c *loopConn) {
 		c.buf = make([]byte, loopBufSize)
 	}
 	if c.unix && c.w == 0 {
-		l.peek(c)
+		if l.ring != nil {
+			l.peekq = append(l.peekq, c) // peekAll, after the batch
+		} else {
+			l.peek(c)
+		}
 		return
 	}
 	if c.w == len(c.buf) {
@@ -405,32 +440,73 @@ func (l *eventLoop) readable(c *loopConn) {
 // peek serves the whole requests waiting in c's socket, reading them with
 // MSG_PEEK, then takes their bytes out of the socket. When no request is
 // whole yet it reads the bytes normally, and the rest of that request is
-// read as it arrives, as on other sockets.
+// read as it arrives, as on other sockets. This is the path of a loop
+// without a ring; with one, peekAll and takeAll do the same for every
+// connection of a batch of events with two system calls in all.
 func (l *eventLoop) peek(c *loopConn) {
 	n, err := recvPeek(c.fd, c.buf)
-	if err == unix.EAGAIN || err == unix.EINTR {
+	if !l.peeked(c, n, err) {
 		return
+	}
+	sent := 0
+	if len(c.pend) > 0 {
+		var ok bool
+		if sent, ok = l.writeNow(c, c.pend); !ok {
+			return
+		}
+	}
+	l.took(c, sent, 0)
+}
+
+// peeked serves the whole requests among the n bytes peeked from c (err:
+// the peek's error), keeping the last reply in c.pend. It reports whether
+// bytes are to be taken out of the socket (c.take of them).
+func (l *eventLoop) peeked(c *loopConn, n int, err error) bool {
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return false
 	}
 	if err != nil || n == 0 {
 		l.closeConn(c)
-		return
+		return false
 	}
 	c.w, c.peeked, c.consumed = n, true, 0
 	l.process(c)
-	if c.closed {
-		return
-	}
 	c.peeked = false
-	k := c.consumed
-	if k == 0 {
+	if c.closed {
+		return false
+	}
+	c.take = c.consumed
+	if c.take == 0 {
 		// Nothing whole: take the bytes (a long request).
-		k = c.w
+		c.take = c.w
 	} else {
 		// What was served is taken out; the rest is still in the
 		// socket, and read again.
 		c.r, c.w = 0, 0
 	}
-	for k > 0 {
+	return true
+}
+
+// took finishes a take: sent bytes of c.pend were written (or -errno),
+// and took bytes of c.take were taken out (or -errno); it takes the rest
+// and serves what is left of a long request.
+func (l *eventLoop) took(c *loopConn, sent, took int) {
+	if sent == -int(unix.EAGAIN) || sent == -int(unix.EINTR) {
+		sent = 0
+	}
+	if took == -int(unix.EAGAIN) || took == -int(unix.EINTR) {
+		took = 0 // read below
+	}
+	if sent < 0 || took < 0 {
+		l.closeConn(c)
+		return
+	}
+	if sent < len(c.pend) {
+		c.out = append(c.out[:0], c.pend[sent:]...)
+		l.watch(c)
+	}
+	c.pend = c.pend[:0]
+	for k := c.take - took; k > 0 && !c.closed; {
 		m, err := unix.Read(c.fd, c.buf[:k])
 		if err == unix.EINTR {
 			continue
@@ -441,9 +517,103 @@ func (l *eventLoop) peek(c *loopConn) {
 		}
 		k -= m
 	}
-	if c.w > 0 {
+	if c.w > 0 && !c.closed {
 		l.process(c)
 	}
+}
+
+// peekAll peeks at the connections of l.peekq in one system call and
+// serves what they sent; takeAll then writes the replies and takes the
+// requests out.
+func (l *eventLoop) peekAll() {
+	q := l.peekq
+	calls := l.calls[:0]
+	for _, c := range q {
+		calls = append(calls, ringCall{op: uringOpRecv, fd: c.fd, buf: c.buf, flags: unix.MSG_PEEK})
+	}
+	l.calls = calls
+	err := l.ring.run(calls)
+	if err != nil {
+		// A peek takes nothing: peek again, one call each.
+		l.dropRing(err)
+		for _, c := range q {
+			l.peek(c)
+		}
+		clear(q)
+		l.peekq = q[:0]
+		return
+	}
+	for i, c := range q {
+		n, err := calls[i].res, error(nil)
+		if n < 0 {
+			n, err = 0, unix.Errno(-n)
+		}
+		if l.peeked(c, n, err) {
+			l.takeq = append(l.takeq, c)
+		}
+	}
+	clear(calls)
+	clear(q)
+	l.peekq = q[:0]
+	if len(l.takeq) > 0 {
+		l.takeAll()
+	}
+}
+
+// takeAll writes the replies kept in c.pend and takes the served requests
+// out, for every connection of l.takeq, in one system call: a client woken
+// by its reply cannot run on the server's processor before its request
+// is taken out (see uring).
+func (l *eventLoop) takeAll() {
+	q := l.takeq
+	calls := l.calls[:0]
+	for _, c := range q {
+		if len(c.pend) > 0 {
+			calls = append(calls, ringCall{op: uringOpSend, fd: c.fd, buf: c.pend})
+		}
+		calls = append(calls, ringCall{op: uringOpRecv, fd: c.fd, buf: c.buf[:c.take]})
+	}
+	l.calls = calls
+	err := l.ring.run(calls)
+	if err != nil {
+		l.dropRing(err)
+	}
+	i := 0
+	for _, c := range q {
+		sent, took := 0, 0
+		switch {
+		case err == errRingLost:
+			// Which of its calls were made is unknown.
+			l.closeConn(c)
+			continue
+		case err != nil:
+			if len(c.pend) > 0 {
+				var ok bool
+				if sent, ok = l.writeNow(c, c.pend); !ok {
+					continue
+				}
+			}
+		default:
+			if len(c.pend) > 0 {
+				sent = calls[i].res
+				i++
+			}
+			took = calls[i].res
+			i++
+		}
+		l.took(c, sent, took)
+	}
+	clear(calls)
+	clear(q)
+	l.takeq = q[:0]
+}
+
+// dropRing stops using the loop's ring after an error.
+func (l *eventLoop) dropRing(err error) {
+	l.s.logf("managers: event loop: %v", err)
+	l.ring.close()
+	l.ring = nil
+	l.ringDropped.Store(true)
 }
 
 // recvPeek reads what is in a socket without taking it out.
@@ -460,9 +630,23 @@ func recvPeek(fd int, p []byte) (int, error) {
 // epoll watches c for.
 func (l *eventLoop) process(c *loopConn) {
 	for !c.closed && !c.busy && len(c.out) == 0 {
+		r, consumed := c.r, c.consumed
 		msg, ok := l.nextMessage(c)
 		if !ok {
 			break
+		}
+		if len(c.pend) > 0 {
+			// The reply kept for the take is not the last: write it
+			// now.
+			l.writeOut(c, c.pend)
+			c.pend = c.pend[:0]
+			if c.closed {
+				break
+			}
+			if len(c.out) > 0 {
+				c.r, c.consumed = r, consumed // served once c.out drains
+				break
+			}
 		}
 		l.serve(c, msg)
 	}
@@ -586,11 +770,23 @@ func frameReply(dst []byte, s *Server, proto int, kind string, res any) ([]byte,
 }
 
 // write writes frame to c, keeping what the socket does not take now.
+// While peek serves what it peeked, the reply is kept in c.pend, to be
+// written with the take (takeAll).
 func (l *eventLoop) write(c *loopConn, frame []byte) {
 	if len(c.out) > 0 {
 		c.out = append(c.out, frame...)
 		return
 	}
+	if c.peeked && len(c.pend) == 0 && len(frame) <= loopBufKeep {
+		c.pend = append(c.pend, frame...)
+		return
+	}
+	l.writeOut(c, frame)
+}
+
+// writeOut writes frame to c, which has no pending output, keeping what
+// the socket does not take now.
+func (l *eventLoop) writeOut(c *loopConn, frame []byte) {
 	n, ok := l.writeNow(c, frame)
 	if ok && n < len(frame) {
 		c.out = append(c.out[:0], frame[n:]...)

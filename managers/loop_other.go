@@ -4,7 +4,7 @@ package managers
 
 import "github.com/mpconn/mpconn"
 
-// eventLoop exists on Linux only (loop_linux.go): elsewhere each
+// eventLoop is Linux's epoll event loop, and only a placeholder here: each
 // connection is served by a goroutine of its own.
 //
 //lint:ignore U1000 the Server's field of this type is used on Linux only

@@ -146,9 +146,25 @@ func testPipelined(t *testing.T, addr string) {
 // clients, and gets every reply once it reads.
 func TestClientNotReading(t *testing.T) {
 	_, addr := startServer(t, nil)
+	testNotReading(t, addr, 1<<20)
+}
+
+// TestClientNotReadingMidsize: the same with replies of 60 KiB, short
+// enough for the loop to keep each for the write that goes with taking
+// its request out of the socket (takeAll), long enough to fill the
+// socket after a few: those writes are partial.
+func TestClientNotReadingMidsize(t *testing.T) {
+	_, addr := startServer(t, nil)
+	testNotReading(t, addr, 60<<10)
+}
+
+// testNotReading: a client sends 16 requests whose replies are size
+// bytes each without reading them; another client is served meanwhile;
+// then the first reads all its replies.
+func testNotReading(t *testing.T, addr string, size int) {
 	id := createRaw(t, addr, "dict")
 	ctx := context.Background()
-	big := bytes.Repeat([]byte("x"), 1<<20)
+	big := bytes.Repeat([]byte("x"), size)
 	slow := methodConn(t, addr)
 	if kind, res := rawCall(t, slow, pickle.Tuple{id, "__setitem__", pickle.Tuple{"big", big}, pickle.NewDict()}); kind != "#RETURN" {
 		t.Fatalf("set: %s %v", kind, res)

@@ -61,10 +61,10 @@ type Server struct {
 	next    uint64
 	address any
 	conns   map[*mpconn.Conn]struct{}
-	local   map[string]*entry // objects with no reference left but a stored proxy (pin.go)
+	local   map[string]*entry // objects with no reference left but a stored proxy (pinStoredProxies)
 	nconn   uint64
 
-	// The event loops serving method calls (loop_linux.go); none elsewhere.
+	// The event loops serving method calls (eventLoop, on Linux); none elsewhere.
 	//lint:ignore U1000 used on Linux only
 	loopOnce sync.Once
 	//lint:ignore U1000 used on Linux only
@@ -79,7 +79,7 @@ type entry struct {
 	isExp   map[string]bool
 	m2t     map[string]string
 	refs    int
-	pinned  bool // a proxy of it is stored in the server (see pin.go)
+	pinned  bool // a proxy of it is stored in the server (pinStoredProxies)
 }
 
 // NewServer returns a Server with the typeids of CPython's SyncManager.
@@ -319,7 +319,7 @@ var publicMethods = map[string]bool{
 
 // handle serves one connection: one control request, or, after
 // accept_connection, method calls. It reports whether the event loop took
-// the connection over (loop.go): the loop then has its own copy of the
+// the connection over (eventLoop, Server.adopt): the loop then has its own copy of the
 // descriptor and the connection's slot, and conn may be closed.
 func (s *Server) handle(conn *mpconn.Conn, caller string) (adopted bool) {
 	msg, err := conn.RecvBytesMax(context.Background(), s.opts.MaxMessageSize)
@@ -675,8 +675,8 @@ func (s *Server) prepare(msg []byte, caller string) (p *methodCall, kind string,
 }
 
 // exec runs a prepared method call and returns the reply's kind and
-// value. With an inline context (loop.go), a call that would wait returns
-// errWouldBlock before doing anything.
+// value. Under an inlineContext (a call the event loop runs itself), a
+// call that would wait returns errWouldBlock before doing anything.
 func (s *Server) exec(ctx context.Context, p *methodCall) (string, any) {
 	e, method := p.e, p.call.Method
 	res, err := e.obj.CallMethod(ctx, &p.call)

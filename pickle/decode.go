@@ -121,7 +121,7 @@ func Unmarshal(data []byte, v any) error {
 }
 
 // unmarshalReference is Unmarshal on the reference path: the model value,
-// then assignValue (decode_direct.go explains the direct path).
+// then assignValue (unmarshalDirect is the direct path).
 func unmarshalReference(data []byte, v any) error {
 	st := statePool.Get().(*decodeState)
 	st.in = input{buf: data}

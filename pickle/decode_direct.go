@@ -18,8 +18,8 @@ import (
 //
 //  1. parse: a recursive descent over a subset of the opcodes into a tape
 //     (a flat list of entries, reused between calls), checking everything
-//     the machine of vm.go checks on the same opcodes (lengths, UTF-8,
-//     memo indices, limits);
+//     the decoding machine (decodeState.run) checks on the same opcodes
+//     (lengths, UTF-8, memo indices, limits);
 //  2. check: a walk of the tape along the destination's type, without
 //     touching the destination, which succeeds only when every value fits
 //     its target;

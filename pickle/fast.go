@@ -24,7 +24,7 @@ func (st *decodeState) fast() {
 	// Every push below is checked against room, which also bounds it by
 	// MaxItems; depth 1 (an empty container) is always within MaxDepth.
 	room := min(cap(stack), cap(heights), st.limits.MaxItems)
-	// The memory account, in a local (memory.go); near the limit, run
+	// The memory account (chargeMem), in a local; near the limit, run
 	// takes over and reports it.
 	mem := st.mem
 	memMax := st.limits.MaxMemory - 8*memDictIt

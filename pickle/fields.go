@@ -39,7 +39,7 @@ const (
 	isPtrTextMarshaler                       // only *t implements encoding.TextMarshaler
 	isUnmarshaler                            // *t implements Unmarshaler
 	isTextUnmarshaler                        // *t implements encoding.TextUnmarshaler
-	isModel                                  // a model type of value.go, kept as it is
+	isModel                                  // a model type (Tuple, Dict, …), kept as it is
 	isTime                                   // time.Time
 	isBigInt                                 // big.Int
 	isBytes                                  // a slice or array of uint8 without its own marshalers
@@ -57,8 +57,8 @@ var (
 	bigIntPtrType       = reflect.TypeFor[*big.Int]()
 )
 
-// modelTypes are the types of value.go that pass through conversion as
-// they are (their contents are still converted).
+// modelTypes are the model types (Tuple, Dict, Global, …) that pass
+// through conversion as they are (their contents are still converted).
 var modelTypes = map[reflect.Type]bool{
 	reflect.TypeFor[[]any]():      true,
 	reflect.TypeFor[Tuple]():      true,

@@ -21,7 +21,7 @@ import (
 // one pickle into the model allocates at most allocBase bytes plus
 // allocPerByte per input byte, and spends at most the hashing budget
 // (hashBudgetBase + hashBudgetPerByte per byte, a unit being about a byte
-// copied or hashed). Measured on the shapes of hostile_gen_test.go: about
+// copied or hashed). Measured on the hostile shapes (genEmpty, …): about
 // 570 bytes per input byte for empty lists (with the garbage of growing
 // the stack and the fix-up list), under 60 for most others.
 const (

@@ -30,8 +30,8 @@ type encodeState struct {
 	memoLen    uint32
 	depth      int
 	// usedDirect is set when a Go value went the direct path
-	// (encode_direct.go); noDirect makes them all take the reference
-	// path, fromGo.
+	// (saveGoRoot); noDirect makes them all take the reference path,
+	// fromGo.
 	usedDirect, noDirect bool
 	// lastT and lastInfo cache the typeInfo of the last Go type given.
 	lastT    reflect.Type

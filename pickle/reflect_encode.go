@@ -24,7 +24,7 @@ const (
 	maxConvertDepth = 10000
 )
 
-// fromGo converts a Go value into the model values of value.go. See
+// fromGo converts a Go value into model values (Tuple, Dict, …). See
 // [Marshaler] for the mapping.
 func fromGo(v reflect.Value) (any, error) {
 	var e encState

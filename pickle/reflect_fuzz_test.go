@@ -33,7 +33,7 @@ func fuzzModel(data []byte) any {
 		{Module: "collections", Name: "OrderedDict"}, {Module: "_codecs", Name: "encode"}, {Module: "app", Name: "C"},
 	}
 	// Sets are few: hashing nested frozensets costs the cube of their
-	// depth in hash.go, which is not what this fuzzes.
+	// depth (hasher.key), which is not what this fuzzes.
 	sets := 0
 	for len(data) > 0 && len(stack) < 1000 {
 		op := next()

@@ -98,7 +98,7 @@ type decodeState struct {
 	memoLen   int
 	used      int64 // allocation budget units spent
 	hashUsed  int64 // hashing budget units spent
-	mem       int64 // bytes of structure allocated (memory.go)
+	mem       int64 // bytes of structure allocated (chargeMem)
 	hash      hasher
 	spec      int64 // list slots allocated ahead of their items (listCap)
 	builders  []*listBuilder
@@ -110,7 +110,7 @@ type decodeState struct {
 }
 
 // arenaMax is the length up to which strings are copied into shared
-// blocks (see box.go) rather than allocated one by one.
+// blocks (boxes) rather than allocated one by one.
 const arenaMax = 64
 
 // newString copies b into a string, sharing a block for short ones.

@@ -24,21 +24,6 @@ import (
 // Memfds exist on Linux only; elsewhere the calls return errors wrapping
 // [ErrUnsupported].
 
-// bulkMagic starts the header page of a pool block.
-const bulkMagic = 0x31306d6873636e6d // "mncshm01" little-endian
-
-// Header of a pool block, the first page of the memfd; data follows.
-const (
-	hdrMagic  = 0  // uint64
-	hdrState  = 8  // uint32, atomic: stateFree or stateSent
-	hdrLength = 16 // uint64: the payload length of the message in flight
-)
-
-const (
-	stateFree = 0 // the sender may fill the block
-	stateSent = 1 // a receiver has it; it sets stateFree on Close
-)
-
 // PoolOptions configures a [Pool]. Nil means the defaults.
 type PoolOptions struct {
 	// MaxBlocks bounds the memfds the pool holds (default 4). When all

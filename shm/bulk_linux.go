@@ -17,6 +17,21 @@ import (
 
 const requiredSeals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW
 
+// bulkMagic starts the header page of a pool block.
+const bulkMagic = 0x31306d6873636e6d // "mncshm01" little-endian
+
+// Header of a pool block, the first page of the memfd; data follows.
+const (
+	hdrMagic  = 0  // uint64
+	hdrState  = 8  // uint32, atomic: stateFree or stateSent
+	hdrLength = 16 // uint64: the payload length of the message in flight
+)
+
+const (
+	stateFree = 0 // the sender may fill the block
+	stateSent = 1 // a receiver has it; it sets stateFree on Close
+)
+
 var pageSize = os.Getpagesize()
 
 // defaultMaxSize bounds the memfds a Receiver maps by default.

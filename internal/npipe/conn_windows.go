@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/windows"
@@ -32,6 +33,8 @@ type Conn struct {
 	wlock chan struct{} // held by the sending goroutine
 	wop   *ioop
 	werr  error // sticky send error: a message was cut short
+
+	peer atomic.Uint32 // the peer's process id, when recorded (SetPeerProcess)
 }
 
 func newConn(h windows.Handle) *Conn {

@@ -66,6 +66,20 @@ func (s *Stream) WaitReadable(ctx context.Context) error {
 	return s.c.WaitReadable(ctx)
 }
 
+// Readable reports, without waiting, whether Read would return at once:
+// the rest of a message Read has begun, or a message (or the end of the
+// pipe, or a receive error) ready in the pipe (see Conn.Readable, which
+// may read the start of the message; nothing is lost or split). It is
+// called by the reading goroutine, as Read is. While another goroutine
+// holds the pipe's receive side (a WaitReadable with its read pending),
+// it reports false.
+func (s *Stream) Readable() (bool, error) {
+	if s.pend.Load() {
+		return true, nil
+	}
+	return s.c.Readable()
+}
+
 // LocalAddr returns the pipe's address.
 func (s *Stream) LocalAddr() net.Addr { return Addr(s.c.name) }
 

@@ -4,10 +4,9 @@ package mpconn
 
 import "context"
 
-// Raw accepting and the raw client handshake are Linux's: elsewhere every
-// handshake goes through the network poller, and a Listener never accepts
-// raw (rawAccepting is false), so the accept loop and Close never call the
-// raw methods below.
+// Raw accepting is Linux's: elsewhere a Listener never accepts raw
+// (rawAccepting is false) and every handshake goes through the network
+// poller, so the accept loop and Close never call the raw methods below.
 
 // rawAccept is empty: there is no raw accepting state.
 type rawAccept struct{}
@@ -15,10 +14,6 @@ type rawAccept struct{}
 func (*rawAccept) rawAccepting() bool { return false }
 
 func (*rawAccept) closeAcceptFile() {}
-
-func dialAuthFast(context.Context, string, string, *DialOptions) (*Conn, bool, error) {
-	return nil, false, nil
-}
 
 func (l *Listener) initRawAccept() {}
 
