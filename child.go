@@ -87,6 +87,11 @@ type Child struct {
 //	from multiprocessing.connection import PipeConnection
 //	conn = PipeConnection(int(os.environ['MPCONN_FD']))
 //
+// The parent's end knows the child's pid there: [Conn.SendFile] on it
+// duplicates the handle straight into the child (as CPython's DupHandle
+// does for a known pid), and [Conn.RecvFile] takes handles only from the
+// child (or made for the parent).
+//
 // The key is bytes.fromhex(os.environ['MPCONN_AUTHKEY']) (on 2.7,
 // binascii.unhexlify); Python code that authenticates with the process's
 // key needs multiprocessing.current_process().authkey = key.

@@ -56,19 +56,32 @@ func faultSlowSender() int {
 	if err != nil {
 		return fail(err)
 	}
-	frame := make([]byte, 4, 4+faultMessageLen)
-	binary.BigEndian.PutUint32(frame, faultMessageLen)
-	frame = frame[:4+faultMessageLen]
-	for i := 4; i < len(frame); i++ {
-		frame[i] = byte(i)
+	// The frame: the header, then byte i of the frame is byte(i). Each
+	// piece is made as it is sent, so that only what goes out is ever in
+	// memory (64 MiB touched would cost a second of CPU time under the race
+	// detector).
+	var header [4]byte
+	binary.BigEndian.PutUint32(header[:], faultMessageLen)
+	send := func(off, end int) error {
+		b := make([]byte, end-off)
+		for j := range b {
+			if i := off + j; i < 4 {
+				b[j] = header[i]
+			} else {
+				b[j] = byte(i)
+			}
+		}
+		_, err := c.t.Write(b)
+		return err
 	}
-	if _, err := c.t.Write(frame[:after]); err != nil {
+	const frameLen = 4 + faultMessageLen
+	if err := send(0, after); err != nil {
 		return fail(err)
 	}
 	fmt.Printf("sent %d\n", after)
-	for off := after; off < len(frame); off += 64 << 10 {
+	for off := after; off < frameLen; off += 64 << 10 {
 		time.Sleep(100 * time.Millisecond)
-		if _, err := c.t.Write(frame[off:min(off+64<<10, len(frame))]); err != nil {
+		if err := send(off, min(off+64<<10, frameLen)); err != nil {
 			return fail(err)
 		}
 	}
@@ -232,7 +245,19 @@ func TestFaultPeerClosesWhileWriting(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			ctx := testCtx(t)
 			w, r := faultConnPair(t, ctx, transport)
-			big := make([]byte, 64<<20)
+			// Far more than the transport buffers hold: a Unix socket
+			// about 200 KB each way (wmem_default: mpconn sets no buffer
+			// size), an OS pipe 64 KiB (at most 1 MiB, pipe-max-size),
+			// loopback TCP tens of MiB once autotuned (tcp_wmem and
+			// tcp_rmem maxima, often 4 and 6 to 32 MiB). (Under the race
+			// detector every write call checks the whole rest of the
+			// message: 8 MiB where that is enough costs a fraction of
+			// 64 MiB.)
+			size := 8 << 20
+			if transport == "tcp" {
+				size = 64 << 20
+			}
+			big := make([]byte, size)
 			errc := make(chan error, 1)
 			go func() { errc <- w.SendBytes(ctx, big) }()
 			// Take in some of the message, then close.

@@ -3,7 +3,10 @@ package mpconn
 import (
 	"context"
 	"errors"
+	"io"
+	"math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -251,5 +254,84 @@ func TestWaitSetReportsClosedConn(t *testing.T) {
 	a.Close()
 	if got := <-done; len(got) != 1 || got[0] != Waitable(a) {
 		t.Fatalf("after Close: %v", got)
+	}
+}
+
+// Senders write messages of all sizes, some longer than the read-ahead
+// buffer (and, on Windows, than a pipe's buffer and its first read), and
+// then close. One loop waits and receives: every receive after Wait
+// completes without waiting (it is given a cancelled context), every
+// message arrives once and in order, and every EOF is seen. Windows runs
+// fewer and smaller messages: under Wine each one costs milliseconds.
+func TestWaitSetStress(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSet(t)
+	pipes, msgs, big := 16, 150, 200000
+	if runtime.GOOS == "windows" {
+		pipes, msgs, big = 4, 40, 24000
+	}
+	recv := make(map[*Conn]int)
+	sent := make(chan error, pipes)
+	for p := 0; p < pipes; p++ {
+		a, b := pipePair(t)
+		if err := s.Add(b); err != nil {
+			t.Fatal(err)
+		}
+		recv[b] = 0
+		go func() {
+			defer a.Close()
+			r := rand.New(rand.NewPCG(uint64(p), 7))
+			for i := 0; i < msgs; i++ {
+				size := r.IntN(100)
+				if r.IntN(10) == 0 {
+					size = r.IntN(big)
+				}
+				m := make([]byte, size+4)
+				m[0], m[1], m[2], m[3] = byte(i), byte(i>>8), byte(p), 0xAB
+				if err := a.SendBytes(ctx, m); err != nil {
+					sent <- err
+					return
+				}
+			}
+			sent <- nil
+		}()
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	for open := pipes; open > 0; {
+		ready, err := s.Wait(ctx, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ready) == 0 {
+			t.Fatal("Wait(-1) returned nothing")
+		}
+		for _, o := range ready {
+			c := o.(*Conn)
+			m, err := c.RecvBytes(done)
+			if err == io.EOF {
+				if recv[c] != msgs {
+					t.Fatalf("EOF after %d messages", recv[c])
+				}
+				s.Remove(c)
+				open--
+				continue
+			}
+			if err != nil {
+				t.Fatalf("receive after Wait: %v", err)
+			}
+			if int(m[0])|int(m[1])<<8 != recv[c] || m[3] != 0xAB {
+				t.Fatalf("message %d out of order: % x", recv[c], m[:4])
+			}
+			recv[c]++
+		}
+	}
+	for p := 0; p < pipes; p++ {
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Len() != 0 {
+		t.Fatalf("%d left in the set", s.Len())
 	}
 }

@@ -3,11 +3,8 @@
 package mpconn
 
 import (
-	"context"
 	"errors"
-	"io"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -216,75 +213,3 @@ func raiseFileLimit(t testing.TB, n uint64) {
 
 // setRlim sets a limit field, whose type differs between systems.
 func setRlim[T int64 | uint64](p *T, v uint64) { *p = T(v) }
-
-// Senders write messages of all sizes, some larger than the read-ahead
-// buffer, and then close. One loop waits and receives: every receive after
-// Wait completes without waiting (it is given a cancelled context), every
-// message arrives once and in order, and every EOF is seen.
-func TestWaitSetStress(t *testing.T) {
-	ctx := testCtx(t)
-	s := newSet(t)
-	const pipes, msgs = 16, 150
-	recv := make(map[*Conn]int)
-	var wg sync.WaitGroup
-	for p := 0; p < pipes; p++ {
-		a, b := pipePair(t)
-		if err := s.Add(b); err != nil {
-			t.Fatal(err)
-		}
-		recv[b] = 0
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer a.Close()
-			r := rand.New(rand.NewPCG(uint64(p), 7))
-			for i := 0; i < msgs; i++ {
-				size := r.IntN(100)
-				if r.IntN(10) == 0 {
-					size = r.IntN(200000)
-				}
-				m := make([]byte, size+4)
-				m[0], m[1], m[2], m[3] = byte(i), byte(i>>8), byte(p), 0xAB
-				if err := a.SendBytes(ctx, m); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	done, cancel := context.WithCancel(ctx)
-	cancel()
-	open := pipes
-	for open > 0 {
-		ready, err := s.Wait(ctx, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ready) == 0 {
-			t.Fatal("Wait(-1) returned nothing")
-		}
-		for _, o := range ready {
-			c := o.(*Conn)
-			m, err := c.RecvBytes(done)
-			if err == io.EOF {
-				if recv[c] != msgs {
-					t.Fatalf("EOF after %d messages", recv[c])
-				}
-				s.Remove(c)
-				open--
-				continue
-			}
-			if err != nil {
-				t.Fatalf("receive after Wait: %v", err)
-			}
-			if int(m[0])|int(m[1])<<8 != recv[c] || m[3] != 0xAB {
-				t.Fatalf("message %d out of order: % x", recv[c], m[:4])
-			}
-			recv[c]++
-		}
-	}
-	wg.Wait()
-	if s.Len() != 0 {
-		t.Fatalf("%d left in the set", s.Len())
-	}
-}

@@ -27,7 +27,8 @@ except Exception as e:
     sys.stdout.write("error %s\n" % type(e).__name__)
     sys.exit(0)
 for n in [0, 1, 16384, 16385, 1 << 20]:
-    m = bytes(bytearray((i * 7 + n) % 251 for i in range(n)))
+    # byte i is (i*7 + n) % 251: period 251, so repeat the first 251.
+    m = (bytes(bytearray((i * 7 + n) % 251 for i in range(251))) * (n // 251 + 1))[:n]
     c.send_bytes(m)
     if c.recv_bytes() != m:
         sys.stderr.write("echo of %d bytes differs\n" % n)
@@ -97,7 +98,8 @@ else:
     child = subprocess.Popen(args, pass_fds=[fd])
 theirs.close()
 for n in [0, 1, 16384, 16385, 1 << 20]:
-    m = bytes(bytearray((i * 7 + n) % 251 for i in range(n)))
+    # byte i is (i*7 + n) % 251: period 251, so repeat the first 251.
+    m = (bytes(bytearray((i * 7 + n) % 251 for i in range(251))) * (n // 251 + 1))[:n]
     mine.send_bytes(m)
     if mine.recv_bytes() != m:
         sys.stderr.write("echo of %d bytes differs\n" % n)

@@ -34,7 +34,7 @@ A demonstration that needs nothing but this program and, ideally, a CPython:
     each side saw;
  2. an authenticated Listener on a fresh Unix socket, with a client that
     knows the key and one that does not;
- 3. "mpconn bench" with its defaults (or --quick), and its table.
+ 3. "mpconn bench" with its defaults (or --quick, --case), and its table.
 `
 
 // tourPy is the CPython Pipe child and Listener client of the tour.
@@ -61,6 +61,13 @@ func runTour(ctx context.Context, out output, args []string) int {
 		return nil
 	})
 	fs.BoolVar(&cfg.NoPython, "no-python", false, "use no CPython: a Go child, Go clients, bench without CPython")
+	fs.Func("case", "run only bench case `NAME` (repeatable; default: every case)", func(s string) error {
+		if !bench.HasCase(s) {
+			return fmt.Errorf("unknown case %q; the cases are %s", s, bench.CaseNames())
+		}
+		cfg.Cases = append(cfg.Cases, s)
+		return nil
+	})
 	pos, status := parseFlags(fs, out, tourIntro, args)
 	if status >= 0 {
 		return status

@@ -35,9 +35,13 @@ func checkSections(t *testing.T, out string, wants []string) {
 	}
 }
 
+// The tour tests run bench with two cases: every case of bench, and its
+// table, are tested by TestBenchQuickJSON, TestBenchTable and
+// internal/bench's TestBenchReportOutput.
+
 func TestTourPython(t *testing.T) {
 	py := testPython(t)
-	out := runTourCmd(t, "--python", py.Path)
+	out := runTourCmd(t, "--python", py.Path, "--case", "rtt_bytes_64", "--case", "connect_auth")
 	checkSections(t, out, []string{
 		"== 1. A duplex Pipe to a child process",
 		"The child is CPython " + py.Full,
@@ -65,7 +69,7 @@ func TestTourPython(t *testing.T) {
 }
 
 func TestTourWithoutPython(t *testing.T) {
-	out := runTourCmd(t, "--no-python")
+	out := runTourCmd(t, "--no-python", "--case", "rtt_bytes_64", "--case", "connect_auth")
 	checkSections(t, out, []string{
 		"== 1. A duplex Pipe to a child process",
 		"No CPython in use: the child is this program again",

@@ -271,3 +271,89 @@ func TestBenchImplsManagerPython2(t *testing.T) {
 		t.Errorf("manager_ops under %v, rtt_bytes_64 under %v; want [3.12] and [2.7 3.12]", managed, other)
 	}
 }
+
+// TestBenchReportEveryCase renders the table and the JSON of a report with
+// every case and every kind of implementation (Go, its variant, raw Go,
+// three interpreters, the shared memory rows), as a full bench with
+// CPython makes them: each case lists the implementations that run it,
+// with a value and a ratio, and nothing else. (The tour and the bench
+// tests of cmd/mpconn run real benches: all cases in JSON, two as a
+// table.)
+func TestBenchReportEveryCase(t *testing.T) {
+	pys := []cpython.Python{
+		{Version: "2.7", Full: "2.7.18", Major: 2, Minor: 7},
+		{Version: "3.11", Full: "3.11.7", Major: 3, Minor: 11},
+		{Version: "3.13", Full: "3.13.0", Major: 3, Minor: 13},
+	}
+	rep := &benchReport{
+		cases:  benchCases,
+		impls:  benchImpls(pys),
+		rounds: 2, dur: 20 * time.Millisecond, warm: 5 * time.Millisecond,
+		durMin: 20 * time.Millisecond, durMax: 20 * time.Millisecond,
+	}
+	rep.rows = make([][]benchRow, len(rep.cases))
+	running := 0
+	for ci, bc := range rep.cases {
+		rep.rows[ci] = make([]benchRow, len(rep.impls))
+		for ii, im := range rep.impls {
+			if im.runs(bc.name) {
+				rep.rows[ci][ii].values = []float64{float64(10 + ii), float64(20 + ii)}
+				running++
+			}
+		}
+	}
+	var js bytes.Buffer
+	if err := rep.writeJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(js.String()), "\n")
+	if len(lines) != running {
+		t.Errorf("%d JSON lines, want %d (one per case × implementation that runs it)", len(lines), running)
+	}
+	for _, l := range lines {
+		var line JSONLine
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if line.Value == nil || line.Runs != 2 || line.Note != "" {
+			t.Errorf("line %q: want a value of 2 runs and no note", l)
+		}
+	}
+
+	var tab bytes.Buffer
+	rep.writeTable(&tab)
+	out := tab.String()
+	if strings.Contains(out, "n/a") || strings.Contains(out, "NaN") {
+		t.Errorf("a row without a value:\n%s", out)
+	}
+	sections := strings.Split(out, "\n\n")
+	for ci, bc := range rep.cases {
+		var sec string
+		for _, s := range sections {
+			if strings.HasPrefix(s, bc.name+": "+bc.title+"\n") {
+				sec = s
+			}
+		}
+		if sec == "" {
+			t.Errorf("no section for %s in the table:\n%s", bc.name, out)
+			continue
+		}
+		rows := 0
+		for ii, im := range rep.impls {
+			if !im.runs(bc.name) {
+				continue
+			}
+			rows++
+			v := formatValue(median(rep.rows[ci][ii].values))
+			if !strings.Contains(sec, fmt.Sprintf("\n  %-16s %12s  2 (", im.label, v)) {
+				t.Errorf("%s: no row for %s with value %s:\n%s", bc.name, im.label, v, sec)
+			}
+		}
+		if got := strings.Count(sec, "  2 ("); got != rows {
+			t.Errorf("%s: %d rows, want %d:\n%s", bc.name, got, rows, sec)
+		}
+	}
+	if !strings.Contains(out, "\nbench took ") {
+		t.Errorf("no closing line:\n%s", out)
+	}
+}

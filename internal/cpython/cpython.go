@@ -113,6 +113,10 @@ func Each(t *testing.T, fn func(t *testing.T, py Python)) {
 	t.Helper()
 	any := false
 	for _, v := range Wanted {
+		if why := unselected(v); why != "" {
+			t.Run("py"+v, func(t *testing.T) { t.Skip(why) })
+			continue
+		}
 		py, ok := Get(v)
 		if !ok {
 			t.Run("py"+v, func(t *testing.T) {
@@ -129,6 +133,33 @@ func Each(t *testing.T, fn func(t *testing.T, py Python)) {
 	if !any && os.Getenv("MPCONN_ALLOW_NO_PYTHON") != "1" {
 		t.Fatal("no CPython interpreter found (set MPCONN_PYTHONS or install pyenv versions; MPCONN_ALLOW_NO_PYTHON=1 to allow)")
 	}
+}
+
+// VersionsEnv, when set, narrows [Each] and [EachWithPyodide] to some
+// versions: a comma-separated list of them ("3.8,3.13"), or "newest" for
+// the newest interpreter installed natively. The other versions' subtests
+// are skipped, saying so. scripts/test sets it where each interpreter
+// start costs seconds (the arm32 phase, under emulation); unset, every
+// installed version runs.
+const VersionsEnv = "MPCONN_PYTHON_VERSIONS"
+
+// unselected returns why [VersionsEnv] leaves version v out, or "".
+func unselected(v string) string {
+	env := strings.TrimSpace(os.Getenv(VersionsEnv))
+	if env == "" {
+		return ""
+	}
+	for _, s := range strings.Split(env, ",") {
+		switch s = strings.TrimSpace(s); {
+		case s == v:
+			return ""
+		case s == "newest":
+			if all := Find(); len(all) > 0 && all[len(all)-1].Version == v {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("CPython %s is not selected by %s=%s (unset, every installed version runs)", v, VersionsEnv, env)
 }
 
 func find() []Python {

@@ -17,3 +17,29 @@ func TestEachRunsInstalledInterpreters(t *testing.T) {
 		}
 	})
 }
+
+func TestVersionsEnv(t *testing.T) {
+	t.Setenv(VersionsEnv, "3.8, 3.13")
+	for v, want := range map[string]bool{"3.8": true, "3.13": true, "3.9": false, "2.7": false, "3.1": false} {
+		why := unselected(v)
+		if (why == "") != want {
+			t.Errorf("%s=%q: unselected(%q) = %q", VersionsEnv, "3.8, 3.13", v, why)
+		}
+		if why != "" && !strings.Contains(why, "not selected by "+VersionsEnv+"=3.8, 3.13") {
+			t.Errorf("unselected(%q) = %q: does not say why", v, why)
+		}
+	}
+	t.Setenv(VersionsEnv, "newest")
+	all := Find()
+	for i, py := range all {
+		if got := unselected(py.Version) == ""; got != (i == len(all)-1) {
+			t.Errorf("%s=newest: %s selected: %v, want %v", VersionsEnv, py, got, !got)
+		}
+	}
+	t.Setenv(VersionsEnv, "")
+	for _, v := range Wanted {
+		if why := unselected(v); why != "" {
+			t.Errorf("%s unset: unselected(%q) = %q", VersionsEnv, v, why)
+		}
+	}
+}

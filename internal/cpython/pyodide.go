@@ -106,6 +106,10 @@ func EachWithPyodide(t *testing.T, fn func(t *testing.T, py Python)) {
 	pyo, perr := Pyodide()
 	any := false
 	for _, v := range Wanted {
+		if why := unselected(v); why != "" {
+			t.Run("py"+v, func(t *testing.T) { t.Skip(why) })
+			continue
+		}
 		if py, ok := Get(v); ok {
 			any = true
 			t.Run("py"+v, func(t *testing.T) { fn(t, py) })

@@ -75,7 +75,7 @@ def corpus():
     add('bytes small', b'abc')
     add('bytes all', bytes(bytearray(range(256))))
     add('bytes 300', b'q' * 300)
-    add('bytes 1MiB', bytes(bytearray(i % 251 for i in range(1 << 20))))
+    add('bytes 1MiB', (bytes(bytearray(range(251))) * 4178)[:1 << 20])  # byte i is i % 251
     add('bytearray empty', bytearray())
     add('bytearray', bytearray(b'ab\x00\xff'))
     add('bytearray 70000', bytearray(b'w' * 70000))
