@@ -14,7 +14,8 @@ import (
 	"hash"
 	"io"
 	"os"
-	"syscall"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // The authentication handshake of CPython's multiprocessing.connection.
@@ -348,8 +349,8 @@ func recvVerdict(ctx context.Context, c handshakeConn, pipelined bool) error {
 // reset the connection.
 func peerGone(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EPIPE)
+		errors.Is(err, platform.ECONNRESET) || errors.Is(err, platform.ECONNABORTED) ||
+		errors.Is(err, platform.EPIPE)
 }
 
 // responseTo builds the answer to a challenge message.

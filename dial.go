@@ -6,8 +6,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // DialOptions configures Dial. The zero value (or nil) gives the defaults.
@@ -135,7 +136,7 @@ func dialRetry(ctx context.Context, network, addr string) (net.Conn, error) {
 	delay := time.Millisecond
 	for {
 		nc, err := d.DialContext(ctx, network, addr)
-		if err == nil || network != "unix" || !errors.Is(err, syscall.EAGAIN) {
+		if err == nil || network != "unix" || !errors.Is(err, platform.EAGAIN) {
 			return nc, err
 		}
 		t := time.NewTimer(delay)

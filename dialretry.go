@@ -7,6 +7,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // Backoff between DialRetry's attempts: it starts short, so that a child
@@ -108,9 +110,9 @@ var retryHook func(attempt int, err error)
 // retryable reports whether a failed connect means the listener is not
 // up yet (or is momentarily full), so that trying again makes sense.
 func retryable(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) ||
+	return errors.Is(err, platform.ECONNREFUSED) ||
 		errors.Is(err, syscall.ENOENT) ||
-		errors.Is(err, syscall.EAGAIN)
+		errors.Is(err, platform.EAGAIN)
 }
 
 // RetryError reports that [DialRetry] gave up because its context ended

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/mpconn/mpconn/internal/msgio"
+	"github.com/mpconn/mpconn/internal/platform"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +55,7 @@ func (c *Conn) sendFiles(ctx context.Context, files []*os.File) error {
 		var dup int
 		var derr error
 		if err := rc.Control(func(fd uintptr) {
-			dup, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+			dup, derr = platform.DupCloexec(fd)
 		}); err != nil {
 			return c.opError("sendfile", err)
 		}

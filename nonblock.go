@@ -156,7 +156,7 @@ func (c *Conn) writeNonblock(p []byte) (int, error) {
 	if err != nil {
 		return done, err
 	}
-	if werr == syscall.EAGAIN {
+	if werr == platform.EAGAIN {
 		return done, nil
 	}
 	if werr != nil {

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"syscall"
 	"testing"
+
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // CPython's handshake over a Windows named pipe (AF_PIPE), pinned byte for
@@ -67,7 +68,7 @@ func (p *msgPipe) write(end string, data []byte) error {
 	if p.shut[other(end)] || p.shut[end] {
 		// ERROR_NO_DATA, which a Conn over a named pipe reports as a
 		// peer gone (an error matching EPIPE).
-		return fmt.Errorf("write to a closed pipe: %w", syscall.EPIPE)
+		return fmt.Errorf("write to a closed pipe: %w", platform.EPIPE)
 	}
 	p.wire = append(p.wire, pipeMsg{end, bytes.Clone(data)})
 	p.q[other(end)] = append(p.q[other(end)], bytes.Clone(data))

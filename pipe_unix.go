@@ -87,7 +87,7 @@ func fileConn(f *os.File, opts *ConnOptions) (*Conn, error) {
 	}
 	var nfd int
 	err = raw.Control(func(fd uintptr) {
-		nfd, cerr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+		nfd, cerr = platform.DupCloexec(fd)
 	})
 	if err == nil {
 		err = cerr
@@ -109,7 +109,7 @@ func fileConn(f *os.File, opts *ConnOptions) (*Conn, error) {
 }
 
 func fdConn(fd int, opts *ConnOptions) (*Conn, error) {
-	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	nfd, err := platform.DupCloexec(uintptr(fd))
 	if err != nil {
 		return nil, fmt.Errorf("mpconn: FDConn: descriptor %d: %w", fd, err)
 	}
@@ -128,7 +128,7 @@ func (c *Conn) file() (*os.File, error) {
 	var nfd int
 	var cerr error
 	err := c.raw.Control(func(fd uintptr) {
-		nfd, cerr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+		nfd, cerr = platform.DupCloexec(fd)
 	})
 	if err == nil {
 		err = cerr

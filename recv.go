@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/mpconn/mpconn/internal/msgio"
@@ -206,7 +205,7 @@ func (c *Conn) isEOF(err error) bool {
 	if err == io.EOF {
 		return true
 	}
-	return c.network != "tcp" && errors.Is(err, syscall.ECONNRESET)
+	return c.network != "tcp" && errors.Is(err, platform.ECONNRESET)
 }
 
 // kill marks the stream unreadable with err and returns it.

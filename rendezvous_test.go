@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn/internal/cpython"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 func init() {
@@ -150,9 +151,9 @@ func TestDialRetryWaitsForListener(t *testing.T) {
 				done <- result{c, err}
 			}()
 			first := <-failed
-			want := syscall.ENOENT
+			var want error = syscall.ENOENT
 			if network == "tcp" {
-				want = syscall.ECONNREFUSED
+				want = platform.ECONNREFUSED
 			}
 			if !errors.Is(first, want) {
 				t.Errorf("first failure %v, want %v", first, want)
@@ -229,7 +230,7 @@ func TestDialRetryGivesUpAtDeadline(t *testing.T) {
 		want error
 	}{
 		{"unix missing", filepath.Join(t.TempDir(), "never.sock"), syscall.ENOENT},
-		{"tcp refused", closedTCPAddress(t), syscall.ECONNREFUSED},
+		{"tcp refused", closedTCPAddress(t), platform.ECONNREFUSED},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,7 +267,7 @@ func TestDialRetryCutShort(t *testing.T) {
 		refused.Close()
 		t.Fatal("connected to nothing")
 	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
+	if !errors.Is(err, platform.ECONNREFUSED) {
 		t.Fatalf("Dial: %v, want ECONNREFUSED", err)
 	}
 	ctx := newDeadlineOnCue()
@@ -276,7 +277,7 @@ func TestDialRetryCutShort(t *testing.T) {
 		t.Fatalf("Dial with a passed deadline: %v, want it cut short", cut)
 	}
 	re := retryGiveUp(ctx, 2, cut, err)
-	if re.Last != err || !errors.Is(re, syscall.ECONNREFUSED) || !errors.Is(re, context.DeadlineExceeded) {
+	if re.Last != err || !errors.Is(re, platform.ECONNREFUSED) || !errors.Is(re, context.DeadlineExceeded) {
 		t.Errorf("gave up with %v, want the refused attempt's error and the deadline", re)
 	}
 	// An error of the peer's own is kept, whatever came before.
@@ -379,7 +380,7 @@ func TestPairOver(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			ctx := testCtx(t)
 			p, c, err := PairOver(ctx, network, nil)
-			if network == "tcp6" && err != nil && (errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
+			if network == "tcp6" && err != nil && (errors.Is(err, platform.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)) {
 				t.Skipf("no IPv6 loopback on this machine: %v", err)
 			}
 			if err != nil {

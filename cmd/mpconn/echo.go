@@ -8,9 +8,9 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"syscall"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 var echoCommand = &command{
@@ -173,7 +173,7 @@ func echoConn(ctx context.Context, c *mpconn.Conn, re reencoder) error {
 // left at a message boundary, after its last message: a normal end, as
 // Python's `conn.send_bytes(b); conn.close()` is.
 func peerGone(err error) bool {
-	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+	return errors.Is(err, platform.EPIPE) || errors.Is(err, platform.ECONNRESET)
 }
 
 // echoListen serves every client of a Listener at cfg.address, each in its

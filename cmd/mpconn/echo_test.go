@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // echoSizes are the payload sizes echoed in each test: empty, tiny, the
@@ -302,7 +303,7 @@ func TestEchoHandshakeFailures(t *testing.T) {
 		nc.SetDeadline(time.Now().Add(testTimeout))
 		nc.Write(junk) // may fail if the server has already hung up
 		// Whatever the server sent (a challenge), it then hangs up.
-		if _, err := io.Copy(io.Discard, nc); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		if _, err := io.Copy(io.Discard, nc); err != nil && !errors.Is(err, platform.ECONNRESET) {
 			t.Fatalf("client %d: %v, want the server to close the connection", i, err)
 		}
 		nc.Close()

@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/mpconn/mpconn"
+	"github.com/mpconn/mpconn/internal/platform"
 )
 
 // ProcessArg is the argument of mpconn's bench subcommand that makes the
@@ -454,7 +454,7 @@ func benchConnect(ctx context.Context, stdout io.Writer, role, impl string, dur,
 		step = func(int) error {
 			for {
 				c, err := net.Dial("unix", addr)
-				if errors.Is(err, syscall.EAGAIN) {
+				if errors.Is(err, platform.EAGAIN) {
 					// The listener's queue is full (a Unix socket
 					// does not wait): try again, on the clock.
 					runtime.Gosched()

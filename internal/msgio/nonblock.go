@@ -41,7 +41,7 @@ func (n *RawReader) Read(raw syscall.RawConn, p []byte) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err
-	case rerr == syscall.EAGAIN:
+	case isAgain(rerr):
 		return 0, ErrWouldBlock
 	case rerr != nil:
 		return 0, os.NewSyscallError("read", rerr)
