@@ -9,7 +9,8 @@ import (
 // scan is the portable poller: it watches no descriptor and has every
 // Poll report every key, sleeping a little (up to 20 ms, doubling from
 // 1 ms) between blocking rounds, so the caller looks at every object in
-// turn. Correct anywhere, but its cost grows with the size of the set.
+// turn. A blocking Poll never returns empty-handed: with no key
+// registered it sleeps on until Wake or its context. Correct anywhere, but its cost grows with the size of the set.
 type scan struct {
 	mu    sync.Mutex
 	keys  map[uint32]bool
@@ -40,15 +41,23 @@ func (p *scan) Unregister(fd uintptr, key uint32) error {
 
 func (p *scan) Poll(ctx context.Context, block bool, keys []uint32) ([]uint32, error) {
 	if block {
-		p.delay = min(max(2*p.delay, time.Millisecond), 20*time.Millisecond)
-		t := time.NewTimer(p.delay)
-		defer t.Stop()
-		select {
-		case <-p.wakec:
-			keys = append(keys, WakeKey)
-		case <-t.C:
-		case <-ctx.Done():
-			return keys, ctx.Err()
+		// Sleep, then report every key; with no key registered there is
+		// nothing to report, so sleep on (a Register meanwhile is seen at
+		// the next tick) until Wake or ctx.
+		for woken := false; !woken; {
+			p.delay = min(max(2*p.delay, time.Millisecond), 20*time.Millisecond)
+			t := time.NewTimer(p.delay)
+			select {
+			case <-p.wakec:
+				keys = append(keys, WakeKey)
+				woken = true
+			case <-t.C:
+				woken = p.registered()
+			case <-ctx.Done():
+				t.Stop()
+				return keys, ctx.Err()
+			}
+			t.Stop()
 		}
 	} else {
 		p.delay = 0
@@ -64,6 +73,13 @@ func (p *scan) Poll(ctx context.Context, block bool, keys []uint32) ([]uint32, e
 	}
 	p.mu.Unlock()
 	return keys, nil
+}
+
+// registered reports whether any key is registered.
+func (p *scan) registered() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.keys) > 0
 }
 
 func (p *scan) Wake() {
