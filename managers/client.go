@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -22,8 +23,10 @@ type ClientOptions struct {
 	// current_process().authkey when given none.
 	AuthKey []byte
 
-	// Protocol is the pickle protocol of requests: 0 means 4, which
-	// CPython 3.4 and later read; use 2 for a Python 2.7 server.
+	// Protocol is the pickle protocol of requests (2 to 5). Zero means
+	// 4, which CPython 3.4 and later read, and 2 when the server turns
+	// out to be Python 2's: Dial's first request then comes back with
+	// "unsupported pickle protocol" and is sent again at 2.
 	Protocol int
 
 	// MaxIdle is the number of idle connections kept for method calls.
@@ -85,16 +88,30 @@ func Dial(ctx context.Context, address string, opts *ClientOptions) (*Client, er
 	if c.dopts.AuthKey == nil {
 		c.dopts.AuthKey = mpconn.AuthKey()
 	}
-	conn, err := mpconn.Dial(ctx, address, &c.dopts)
+	err := c.dummy(ctx)
+	var re *RemoteError
+	if o.Protocol == 0 && errors.As(err, &re) && strings.HasPrefix(re.LastLine(), "ValueError: unsupported pickle protocol:") {
+		// A Python 2 server: it reads protocol 2 at most.
+		c.proto = 2
+		err = c.dummy(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return c, nil
+}
+
+// dummy sends the 'dummy' request BaseManager.connect sends, on a
+// connection of its own, and notes the server's address.
+func (c *Client) dummy(ctx context.Context) error {
+	conn, err := mpconn.Dial(ctx, c.address, &c.dopts)
+	if err != nil {
+		return err
+	}
 	defer conn.Close()
 	c.pyAddr = pythonAddress(conn.RemoteAddr())
-	if _, err := c.dispatch(ctx, conn, nil, "dummy", nil, nil); err != nil {
-		return nil, err
-	}
-	return c, nil
+	_, err = c.dispatch(ctx, conn, nil, "dummy", nil, nil)
+	return err
 }
 
 // Address returns the server's address as CPython's Token holds it: a

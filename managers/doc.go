@@ -1,8 +1,8 @@
 // Package managers speaks CPython's multiprocessing.managers protocol, as a
 // client of Python manager servers and as a server for Python clients.
 //
-// A [Client] connects to a BaseManager or SyncManager server (CPython 3.6 to
-// 3.13, or billiard's), creates shared objects by typeid ([Client.Create])
+// A [Client] connects to a BaseManager or SyncManager server (CPython 2.7
+// and 3.6 to 3.13, or billiard's), creates shared objects by typeid ([Client.Create])
 // and calls their methods through a [Proxy]: results are decoded as mpconn's
 // Recv decodes them ([Proxy.Call], or [CallAs] for a Go type), methods that
 // return shared objects give Proxies, and exceptions raised by the methods

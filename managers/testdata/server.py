@@ -43,5 +43,6 @@ Mgr.register('get_shared', callable=lambda: shared, exposed=('incr', 'get'))
 if __name__ == '__main__':
     m = Mgr(address=sys.argv[2], authkey=b'secret')
     s = m.get_server()
-    print(s.address, flush=True)
+    sys.stdout.write(s.address + '\n')
+    sys.stdout.flush()
     s.serve_forever()
