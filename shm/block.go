@@ -20,7 +20,7 @@ type Block struct {
 
 	mu      sync.Mutex
 	data    []byte
-	fd      int
+	fd      osHandle // the descriptor (Linux) or the section handle (Windows)
 	closed  bool
 	onClose func() // memfd blocks: return to the pool's accounting
 }
@@ -30,9 +30,11 @@ type Block struct {
 // O_CREAT|O_EXCL|O_RDWR and mode 0600 (less the umask), then ftruncate to
 // size, then a shared read-write mapping of the size fstat reports. With
 // name "", a fresh name is made up like CPython's ("psm_" and 8 hex
-// digits), retrying on a collision. An existing name is an error
-// wrapping [fs.ErrExist]. On Linux the block is the file /dev/shm/NAME;
-// elsewhere Create returns an error wrapping [ErrUnsupported].
+// digits, "wnsm_" on Windows), retrying on a collision. An existing name
+// is an error wrapping [fs.ErrExist]. On Linux the block is the file
+// /dev/shm/NAME; on Windows it is a paging-file section of that name
+// (CreateFileMapping, as CPython); elsewhere Create returns an error
+// wrapping [ErrUnsupported].
 //
 // The caller owns the name: unlink it (with [Block.Unlink]) when no
 // process needs to open it any more. See the package documentation on
@@ -60,6 +62,9 @@ func Create(name string, size int) (*Block, error) {
 // Open maps an existing named block, as SharedMemory(name) does: shm_open
 // with O_RDWR, and a shared read-write mapping of the size fstat reports
 // (the size a creator asked for on Linux; macOS rounds it up to pages).
+// On Windows it opens the section (OpenFileMapping) and maps all of it:
+// its size is the creator's rounded up to pages, as VirtualQuerySize
+// gives CPython.
 // The name is checked first: a name from a peer cannot reach a file
 // outside the shared memory directory. A name that does not exist is an
 // error wrapping [fs.ErrNotExist]. Unlike CPython, a failed Open never
@@ -74,7 +79,9 @@ func Open(name string) (*Block, error) {
 
 // Unlink removes a named block, as shm_unlink (and SharedMemory.unlink)
 // do: the name goes, and the memory goes when the last mapping of it is
-// closed.
+// closed. On Windows there is nothing to remove, and Unlink only checks
+// the name: a section and its name live until the last process that
+// holds it closes it (CPython's unlink does nothing there either).
 func Unlink(name string) error {
 	n, err := cleanName(name)
 	if err != nil {
@@ -115,7 +122,7 @@ func (b *Block) Close() error {
 	}
 	b.closed = true
 	data, fd, onClose := b.data, b.fd, b.onClose
-	b.data, b.fd, b.onClose = nil, -1, nil
+	b.data, b.fd, b.onClose = nil, noHandle, nil
 	b.mu.Unlock()
 	err := release(data, fd)
 	if onClose != nil {
@@ -145,7 +152,7 @@ func (b *Block) Check() error {
 	if b.closed {
 		return ErrClosed
 	}
-	size, err := fileSize(b.fd)
+	size, err := fileSize(b.fd, len(b.data))
 	if err != nil {
 		return err
 	}

@@ -1,15 +1,25 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package shm
 
 import "errors"
 
-// Named blocks are implemented on Linux only. macOS and the BSDs have
-// shm_open in libc, which Go does not call without cgo (FreeBSD's
-// shm_open2 system call is another way in); Windows has CreateFileMapping
-// with "wnsm_" names. Each returns ErrUnsupported for now.
+// Named blocks are implemented on Linux and Windows. macOS and the BSDs
+// have shm_open in libc, which Go does not call without cgo (FreeBSD's
+// shm_open2 system call is another way in): each call returns
+// ErrUnsupported there.
 
 var errExist = errors.New("shm: exists")
+
+type osHandle = int
+
+const noHandle = -1
+
+const namePrefix = NamePrefix
+
+const badNameChars = "/\x00"
+
+const badNameWhat = "a slash or a NUL"
 
 func createNamed(name string, size int) (*Block, error) { return nil, ErrUnsupported }
 
@@ -19,4 +29,4 @@ func unlinkNamed(name string) error { return ErrUnsupported }
 
 func release(data []byte, fd int) error { return nil }
 
-func fileSize(fd int) (int64, error) { return 0, ErrUnsupported }
+func fileSize(fd int, mapped int) (int64, error) { return 0, ErrUnsupported }

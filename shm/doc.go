@@ -24,11 +24,20 @@
 // Named blocks are implemented on Linux, where shm_open is a file under
 // /dev/shm: the same names ("psm_" and 8 hex digits when generated),
 // flags (O_CREAT|O_EXCL|O_RDWR), mode (0600) and sizes (ftruncate, then
-// fstat's size, not rounded) as CPython. On other systems the package
-// builds, ShareableList encoding works on any byte slice ([ParseList],
+// fstat's size, not rounded) as CPython. And on Windows, as CPython's
+// SharedMemory there: a section backed by the paging file under the
+// block's name ("wnsm_" and 8 hex digits when generated), created with
+// CreateFileMapping (an existing name refused), opened with
+// OpenFileMapping and mapped whole (the creator's size rounded up to
+// pages). A Windows section has no name apart from itself: it and its
+// name live while some process holds it, and Unlink does nothing there
+// (nor does CPython's unlink); nor can it shrink, so Check always finds
+// it whole. On other systems (macOS and the BSDs, whose shm_open is in
+// libc, which Go does not call without cgo) the package builds,
+// ShareableList encoding works on any byte slice ([ParseList],
 // [EncodeList]), and the calls that need the system return errors
 // wrapping [ErrUnsupported] (and so [errors.ErrUnsupported]). Memfds and
-// sealing are Linux's too: Pool, Send and Receiver work on Linux only.
+// sealing are Linux's: Pool, Send and Receiver work on Linux only.
 //
 // # Who owns and unlinks what
 //
@@ -57,13 +66,15 @@
 //
 // This package keeps no tracker: a Go process that creates a named block
 // and exits without unlinking it leaves it in /dev/shm, as
-// SharedMemory(track=False) does.
+// SharedMemory(track=False) does. (On Windows nothing is left: the
+// section goes with the last process that has it open.)
 //
 // # Trusting the peer
 //
 // Nothing that comes from a peer is trusted. Names from a pickle are
 // checked (one file directly in the shared memory directory: no slash,
-// not "." or "..", no NUL) and opened without following symlinks; a size
+// not "." or "..", no NUL; on Windows no backslash, which would reach
+// another namespace of kernel objects) and opened without following symlinks; a size
 // always comes from fstat, never from a message; ShareableList headers are
 // checked against the block once, and each item's format and code at
 // each access. A peer can still truncate a named block under a mapping,
