@@ -91,7 +91,14 @@
 // empty string and one-character strings below U+0100, which CPython keeps
 // one object for, and which are therefore shared by value). A
 // map[string]any has no identity (a map containing itself fails at the
-// depth limit). A list with no
+// depth limit). Other Go values (typed structs, slices, maps, pointers)
+// are identified too: a Go pointer, a map, or a non-empty slice (its
+// backing array and length) reached more than once is written once and
+// then referenced, as CPython writes an object it has pickled already, so
+// a typed value decoded from a pickle of memo references re-encodes in
+// proportion to that pickle; pointers to and slices of zero-size values
+// are not identified (distinct ones may share an address). A Go cycle is
+// an error. A list with no
 // backing array (nil or a zero-capacity empty slice) has no identity: each
 // occurrence is written as a new empty list. (Decoded empty lists that were
 // shared get a backing array, so the sharing survives a round trip.)

@@ -29,7 +29,9 @@ func Marshal(v any) ([]byte, error) {
 // types (structs, maps, slices, pointers) are converted first, as described
 // for the typed layer. Shared lists, dicts, sets, tuples, strings, bytes
 // and objects are written once and referenced from the memo, so shared and
-// self-referencing values survive, as with CPython.
+// self-referencing values survive, as with CPython; so are Go pointers,
+// maps and slices reached more than once (see "Identity, sharing and
+// recursion" in the package documentation).
 //
 // At protocol 2 (for Python 2.7 peers) bytes are written as
 // _codecs.encode(str, 'latin1'), sets and frozensets and bytearrays as

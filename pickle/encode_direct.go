@@ -18,14 +18,17 @@ import (
 // arrays, unsupported types) to the conversion, sharing its state, and
 // pickles what that returns, in place.
 //
-// The bytes are those of the reference path: the containers the
-// conversion makes are always new (a Go pointer, map or slice reached
-// twice is converted twice), so the direct path writes each struct, map
-// and list with a memo entry of its own that is never looked up, while
-// strings and []byte keep the identity (the data pointer) they have in
-// the converted value and are memoized by it, as are the model values
-// conversion returns. Frames are closed at the same points because the
-// same values are saved in the same order.
+// The bytes are those of the reference path. The conversion makes one
+// model container per Go pointer, map or slice, and gives the same one
+// when that Go container is reached again, which the pickler writes as a
+// memo reference; the direct path writes each struct, map and list with
+// a memo entry of its own that is never looked up, and gives up when it
+// reaches a Go container a second time (rare: the reference path then
+// writes the value, with its memo references). Strings and []byte keep
+// the identity (the data pointer) they have in the converted value and
+// are memoized by it, as are the model values conversion returns. Frames
+// are closed at the same points because the same values are saved in
+// the same order.
 //
 // On any error the direct path gives up and marshal starts over on the
 // reference path, so errors (and which of several errors is reported) are
@@ -133,6 +136,13 @@ func (e *encodeState) goKind(es *encState, v reflect.Value, ti *typeInfo) error 
 			e.op(opNone)
 			return nil
 		}
+		// (The pointer given to Marshal can only be reached again
+		// through a cycle, which the depth limit stops.)
+		if es.depth > 1 {
+			if err := es.visitDirect(v, ti); err != nil {
+				return err
+			}
+		}
 		return e.goValue(es, v.Elem(), ti.elemInfo())
 	case reflect.Struct:
 		return e.goStruct(es, v, ti)
@@ -149,6 +159,9 @@ func (e *encodeState) goKind(es *encState, v reflect.Value, ti *typeInfo) error 
 		}
 		if ti.flags&isBytes != 0 {
 			return e.saveBytes(v.Bytes())
+		}
+		if err := es.visitDirect(v, ti); err != nil {
+			return err
 		}
 		return e.goList(es, v, ti)
 	case reflect.Array:
@@ -386,6 +399,9 @@ func (e *encodeState) goMap(es *encState, v reflect.Value, ti *typeInfo) error {
 		es.depth--
 		err := e.goFallback(es, v, ti)
 		es.depth++
+		return err
+	}
+	if err := es.visitDirect(v, ti); err != nil {
 		return err
 	}
 	items := make([]mapItem, 0, v.Len())

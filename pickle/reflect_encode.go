@@ -31,12 +31,27 @@ func fromGo(v reflect.Value) (any, error) {
 	return e.value(v)
 }
 
-// encState carries the cycle detection of one conversion.
+// encState carries the cycle detection of one conversion, and the Go
+// containers it has met.
 type encState struct {
 	depth   int
 	ptrSeen map[goPtrKey]struct{} // Go pointers, maps and slices on the current path
 	visits  int                   // model containers seen
 	memo    map[any]*convEntry    // converted model containers, by identity
+	// done holds what each Go pointer, map and slice converted so far
+	// became: reached again, it gives the same model value, which the
+	// pickler then writes as a memo reference (as CPython's pickler does
+	// an object it has written), so that a value decoded from a pickle
+	// full of memo references re-encodes in proportion to that pickle,
+	// not to the tree it unfolds to.
+	done map[goPtrKey]any
+	// The Go containers the direct path has written, the first ones in
+	// directFew (no allocation for small values), the others in direct:
+	// one reached again makes it give up (errDirect), and the reference
+	// path writes the value with memo references.
+	directN   int
+	directFew [8]goPtrKey
+	direct    map[goPtrKey]struct{}
 }
 
 type goPtrKey struct {
@@ -76,22 +91,122 @@ func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
 	return r, err
 }
 
-// tracked runs convert with k recorded as on the current path, once the
-// path is deep enough for a cycle to be possible.
+// tracked runs convert for the Go pointer, map or slice v (identity k),
+// with k recorded as on the current path once the path is deep enough
+// for a cycle to be possible. A container converted before gives what it
+// gave then.
 func (e *encState) tracked(v reflect.Value, k goPtrKey, convert func() (any, error)) (any, error) {
+	share := shareable(v)
+	if share {
+		if r, ok := e.done[k]; ok {
+			return r, nil
+		}
+		if e.wroteDirect(k) {
+			return nil, errDirect
+		}
+	}
+	var r any
+	var err error
 	if e.depth <= startCycleCheck {
-		return convert()
+		r, err = convert()
+	} else {
+		if _, ok := e.ptrSeen[k]; ok {
+			return nil, &UnsupportedValueError{Value: v, Str: "encountered a cycle via " + v.Type().String()}
+		}
+		if e.ptrSeen == nil {
+			e.ptrSeen = make(map[goPtrKey]struct{})
+		}
+		e.ptrSeen[k] = struct{}{}
+		r, err = convert()
+		delete(e.ptrSeen, k)
 	}
-	if _, ok := e.ptrSeen[k]; ok {
-		return nil, &UnsupportedValueError{Value: v, Str: "encountered a cycle via " + v.Type().String()}
+	if err == nil && share {
+		if e.done == nil {
+			e.done = make(map[goPtrKey]any)
+		}
+		e.done[k] = r
 	}
-	if e.ptrSeen == nil {
-		e.ptrSeen = make(map[goPtrKey]struct{})
-	}
-	e.ptrSeen[k] = struct{}{}
-	r, err := convert()
-	delete(e.ptrSeen, k)
 	return r, err
+}
+
+// shareable reports whether the Go pointer, map or slice v has an
+// identity of its own: a map has; a pointer or a slice has unless what it
+// points at takes no memory (all such pointers may be equal), and a
+// slice only when it is not empty.
+func shareable(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Map:
+		return true
+	case reflect.Slice:
+		return v.Len() > 0 && v.Type().Elem().Size() > 0
+	case reflect.Pointer:
+		return v.Type().Elem().Size() > 0
+	}
+	return false
+}
+
+// goKey returns the identity of the Go pointer, map or slice v.
+func goKey(v reflect.Value) goPtrKey {
+	k := goPtrKey{p: v.Pointer(), t: v.Type()}
+	if v.Kind() == reflect.Slice {
+		k.n = v.Len()
+	}
+	return k
+}
+
+// visitDirect records that the direct path writes the Go container v (of
+// type ti: a pointer, map or slice), and returns errDirect if it has been
+// written or converted before.
+func (e *encState) visitDirect(v reflect.Value, ti *typeInfo) error {
+	k := goPtrKey{p: v.Pointer(), t: ti.t}
+	switch ti.kind {
+	case reflect.Slice:
+		k.n = v.Len()
+		if k.n == 0 || ti.elemInfo().t.Size() == 0 {
+			return nil
+		}
+	case reflect.Pointer:
+		if ti.elemInfo().t.Size() == 0 {
+			return nil
+		}
+	}
+	if len(e.done) > 0 {
+		if _, ok := e.done[k]; ok {
+			return errDirect
+		}
+	}
+	if e.wroteDirect(k) {
+		return errDirect
+	}
+	switch {
+	case e.direct != nil:
+		e.direct[k] = struct{}{}
+	case e.directN < len(e.directFew):
+		e.directFew[e.directN] = k
+		e.directN++
+	default:
+		e.direct = make(map[goPtrKey]struct{})
+		for _, f := range e.directFew {
+			e.direct[f] = struct{}{}
+		}
+		e.direct[k] = struct{}{}
+	}
+	return nil
+}
+
+// wroteDirect reports whether the direct path has written the Go
+// container k.
+func (e *encState) wroteDirect(k goPtrKey) bool {
+	if e.direct != nil {
+		_, ok := e.direct[k]
+		return ok
+	}
+	for _, f := range e.directFew[:e.directN] {
+		if f == k {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
@@ -155,7 +270,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return e.tracked(v, goPtrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
+		return e.tracked(v, goKey(v), func() (any, error) {
 			return e.typed(v.Elem(), ti.elemInfo())
 		})
 	case reflect.Struct:
@@ -164,7 +279,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return e.tracked(v, goPtrKey{p: v.Pointer(), t: v.Type()}, func() (any, error) {
+		return e.tracked(v, goKey(v), func() (any, error) {
 			return e.mapValue(v, ti)
 		})
 	case reflect.Slice:
@@ -174,7 +289,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if ti.flags&isBytes != 0 {
 			return v.Bytes(), nil
 		}
-		return e.tracked(v, goPtrKey{p: v.Pointer(), n: v.Len(), t: v.Type()}, func() (any, error) {
+		return e.tracked(v, goKey(v), func() (any, error) {
 			return e.listValue(v, ti)
 		})
 	case reflect.Array:
