@@ -91,12 +91,12 @@ func (e *encState) typed(v reflect.Value, ti *typeInfo) (any, error) {
 	return r, err
 }
 
-// tracked runs convert for the Go pointer, map or slice v (identity k),
-// with k recorded as on the current path once the path is deep enough
+// tracked runs convert for the Go pointer, map or slice v (of type ti),
+// with it recorded as on the current path once the path is deep enough
 // for a cycle to be possible. A container converted before gives what it
 // gave then.
-func (e *encState) tracked(v reflect.Value, k goPtrKey, convert func() (any, error)) (any, error) {
-	share := shareable(v)
+func (e *encState) tracked(v reflect.Value, ti *typeInfo, convert func() (any, error)) (any, error) {
+	k, share := containerKey(v, ti)
 	if share {
 		if r, ok := e.done[k]; ok {
 			return r, nil
@@ -129,46 +129,29 @@ func (e *encState) tracked(v reflect.Value, k goPtrKey, convert func() (any, err
 	return r, err
 }
 
-// shareable reports whether the Go pointer, map or slice v has an
-// identity of its own: a map has; a pointer or a slice has unless what it
-// points at takes no memory (all such pointers may be equal), and a
-// slice only when it is not empty.
-func shareable(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Map:
-		return true
+// containerKey returns the identity of the Go pointer, map or slice v (of
+// type ti), and whether it is one of its own: a map's is; a pointer's or
+// a slice's is unless what it points at takes no memory (all such
+// pointers may be equal), and a slice's only when it is not empty.
+func containerKey(v reflect.Value, ti *typeInfo) (goPtrKey, bool) {
+	k := goPtrKey{p: v.Pointer(), t: ti.t}
+	switch ti.kind {
 	case reflect.Slice:
-		return v.Len() > 0 && v.Type().Elem().Size() > 0
-	case reflect.Pointer:
-		return v.Type().Elem().Size() > 0
-	}
-	return false
-}
-
-// goKey returns the identity of the Go pointer, map or slice v.
-func goKey(v reflect.Value) goPtrKey {
-	k := goPtrKey{p: v.Pointer(), t: v.Type()}
-	if v.Kind() == reflect.Slice {
 		k.n = v.Len()
+		return k, k.n > 0 && ti.elemInfo().t.Size() > 0
+	case reflect.Pointer:
+		return k, ti.elemInfo().t.Size() > 0
 	}
-	return k
+	return k, true
 }
 
 // visitDirect records that the direct path writes the Go container v (of
 // type ti: a pointer, map or slice), and returns errDirect if it has been
 // written or converted before.
 func (e *encState) visitDirect(v reflect.Value, ti *typeInfo) error {
-	k := goPtrKey{p: v.Pointer(), t: ti.t}
-	switch ti.kind {
-	case reflect.Slice:
-		k.n = v.Len()
-		if k.n == 0 || ti.elemInfo().t.Size() == 0 {
-			return nil
-		}
-	case reflect.Pointer:
-		if ti.elemInfo().t.Size() == 0 {
-			return nil
-		}
+	k, share := containerKey(v, ti)
+	if !share {
+		return nil
 	}
 	if len(e.done) > 0 {
 		if _, ok := e.done[k]; ok {
@@ -270,7 +253,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return e.tracked(v, goKey(v), func() (any, error) {
+		return e.tracked(v, ti, func() (any, error) {
 			return e.typed(v.Elem(), ti.elemInfo())
 		})
 	case reflect.Struct:
@@ -279,7 +262,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
-		return e.tracked(v, goKey(v), func() (any, error) {
+		return e.tracked(v, ti, func() (any, error) {
 			return e.mapValue(v, ti)
 		})
 	case reflect.Slice:
@@ -289,7 +272,7 @@ func (e *encState) convert(v reflect.Value, ti *typeInfo) (any, error) {
 		if ti.flags&isBytes != 0 {
 			return v.Bytes(), nil
 		}
-		return e.tracked(v, goKey(v), func() (any, error) {
+		return e.tracked(v, ti, func() (any, error) {
 			return e.listValue(v, ti)
 		})
 	case reflect.Array:
