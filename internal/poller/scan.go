@@ -10,7 +10,8 @@ import (
 // Poll report every key, sleeping a little (up to 20 ms, doubling from
 // 1 ms) between blocking rounds, so the caller looks at every object in
 // turn. A blocking Poll never returns empty-handed: with no key
-// registered it sleeps on until Wake or its context. Correct anywhere, but its cost grows with the size of the set.
+// registered it sleeps on until Wake or its context. Correct anywhere,
+// but its cost grows with the size of the set.
 type scan struct {
 	mu    sync.Mutex
 	keys  map[uint32]bool
