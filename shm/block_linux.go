@@ -18,20 +18,6 @@ const shmDir = "/dev/shm/"
 
 var errExist = fs.ErrExist
 
-// osHandle is what a Block holds its memory by: a descriptor.
-type osHandle = int
-
-const noHandle = -1
-
-// namePrefix starts the names NewName makes.
-const namePrefix = NamePrefix
-
-// badNameChars may not appear in a name: a name is one entry of /dev/shm.
-const badNameChars = "/\x00"
-
-// badNameWhat says what badNameChars are, for NameError.
-const badNameWhat = "a slash or a NUL"
-
 func createNamed(name string, size int) (*Block, error) {
 	fd, err := unix.Open(shmDir+name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {

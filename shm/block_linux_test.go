@@ -65,19 +65,6 @@ func TestCreateOpenLikeCPython(t *testing.T) {
 	closeTwice(t, o)
 }
 
-func TestCreateGivenNameAndSlash(t *testing.T) {
-	name := NewName()
-	b, err := Create("/"+name, 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	defer Unlink(name)
-	if b.Name() != name {
-		t.Fatalf("name %q, want %q without the slash", b.Name(), name)
-	}
-}
-
 // badNames are refused here besides those every system refuses.
 var badNames []string
 

@@ -54,6 +54,22 @@ func closeTwice(t *testing.T, o *Block) {
 	}
 }
 
+func TestCreateGivenNameAndSlash(t *testing.T) {
+	name := NewName()
+	b, err := Create("/"+name, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	defer Unlink(name)
+	if b.Name() != name {
+		t.Fatalf("name %q, want %q without the slash", b.Name(), name)
+	}
+	if _, err := Open("missing_" + name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open of a name nobody made: %v, want fs.ErrNotExist", err)
+	}
+}
+
 func TestBadNamesAndSizes(t *testing.T) {
 	names := append([]string{"", "/", ".", "..", "a/b", "../etc/passwd", "x\x00y", string(make([]byte, 256))}, badNames...)
 	for _, n := range names {

@@ -11,16 +11,6 @@ import "errors"
 
 var errExist = errors.New("shm: exists")
 
-type osHandle = int
-
-const noHandle = -1
-
-const namePrefix = NamePrefix
-
-const badNameChars = "/\x00"
-
-const badNameWhat = "a slash or a NUL"
-
 func createNamed(name string, size int) (*Block, error) { return nil, ErrUnsupported }
 
 func openNamed(name string) (*Block, error) { return nil, ErrUnsupported }

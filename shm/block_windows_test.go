@@ -79,21 +79,6 @@ func TestCreateOpenLikeCPythonWindows(t *testing.T) {
 	}
 }
 
-func TestCreateGivenNameWindows(t *testing.T) {
-	name := NewName()
-	b, err := Create("/"+name, 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if b.Name() != name {
-		t.Fatalf("name %q, want %q without the slash", b.Name(), name)
-	}
-	if _, err := Open("missing_" + name); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Open of a name nobody made: %v, want fs.ErrNotExist", err)
-	}
-}
-
 // badNames are refused here besides those every system refuses: a
 // backslash would reach another namespace of kernel objects.
 var badNames = []string{`Global\x`, `a\b`}
