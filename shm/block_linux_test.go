@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -93,7 +94,10 @@ func TestEmptyFilesAndSymlinks(t *testing.T) {
 }
 
 // A peer that truncates a block must not crash a reader that uses Access.
-var sink byte
+
+// sink takes the bytes tests read, so that the reads are made; atomic,
+// because parallel subtests read through it.
+var sink atomic.Int32
 
 func TestTruncatedUnderAccess(t *testing.T) {
 	b := createT(t, 3*4096)
@@ -109,8 +113,8 @@ func TestTruncatedUnderAccess(t *testing.T) {
 	}
 	var first byte
 	err := b.Access(func(p []byte) {
-		first = p[0]       // still in the file
-		sink = p[len(p)-1] // past its end: SIGBUS
+		first = p[0]                   // still in the file
+		sink.Store(int32(p[len(p)-1])) // past its end: SIGBUS
 		t.Error("read past the end of the file did not fault")
 	})
 	if !errors.Is(err, ErrFault) {

@@ -209,10 +209,10 @@ func TestInteropPython(t *testing.T) {
 		if err := b3.Check(); !errors.Is(err, ErrFault) {
 			t.Fatalf("Check after Python shrank the block: %v", err)
 		}
-		if err := b3.Access(func(p []byte) { sink = p[0] + p[4095] }); err != nil {
+		if err := b3.Access(func(p []byte) { sink.Store(int32(p[0]) + int32(p[4095])) }); err != nil {
 			t.Fatalf("the page left: %v", err)
 		}
-		if err := b3.Access(func(p []byte) { sink = p[2*4096] }); !errors.Is(err, ErrFault) {
+		if err := b3.Access(func(p []byte) { sink.Store(int32(p[2*4096])) }); !errors.Is(err, ErrFault) {
 			t.Fatalf("a page gone: %v, want ErrFault", err)
 		}
 		sendT(t, c, "done")
